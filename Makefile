@@ -1,0 +1,146 @@
+# hark: a TCP-to-journal daemon (harkd) and its client (hark).
+#
+#   make            build build/harkd and build/hark
+#   make run        install missing build dependencies, build, run harkd in the
+#                   foreground on conf/harkd.conf
+#   make check      install missing build and test dependencies, build, run all tests
+#   make bench      the benchmark (see README.md)
+#   make install    DESTDIR, PREFIX, SYSCONFDIR are honoured
+
+VERSION     = 0.1.0
+
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+SBINDIR    ?= $(PREFIX)/sbin
+MANDIR     ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+UNITDIR    ?= $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null || echo /lib/systemd/system)
+
+BUILD      ?= build
+CC         ?= cc
+CFLAGS     ?= -O2 -g
+# SANITIZE=address,undefined or SANITIZE=thread builds everything instrumented.
+SANITIZE   ?=
+# WERROR=1 turns warnings into errors (CI does; a user's build does not).
+WERROR     ?=
+
+PKGS        = libconfig libsystemd
+WARNINGS    = -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes \
+              -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral
+HARK_CFLAGS = -std=gnu11 -D_GNU_SOURCE -pthread -Isrc $(WARNINGS) \
+              $(if $(WERROR),-Werror) \
+              $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-omit-frame-pointer) \
+              -DHARK_VERSION='"$(VERSION)"' \
+              -DHARK_DEFAULT_CONFIG='"$(SYSCONFDIR)/hark/harkd.conf"' \
+              $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+HARK_LDLIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -pthread \
+              $(if $(SANITIZE),-fsanitize=$(SANITIZE))
+TEST_LDLIBS = $(shell pkg-config --libs cmocka 2>/dev/null) $(HARK_LDLIBS)
+
+LIB_SRC     = $(filter-out src/harkd.c src/hark.c,$(wildcard src/*.c))
+LIB_OBJ     = $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
+LIB         = $(BUILD)/libhark.a
+UNIT_TESTS  = $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
+IT_SUPPORT  = $(BUILD)/tests/support.o
+IT_TESTS    = $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/it_*.c))
+BENCH_BINS  = $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/*.c))
+MANPAGES    = man/harkd.8 man/harkd.conf.5 man/hark.1
+UNITS       = systemd/harkd.service systemd/harkd.socket \
+              systemd/harkd@.service systemd/harkd-accept.socket
+
+# Debian package names of what each target needs; installed by `make deps`
+# (as root, with apt-get) only when pkg-config or the command is missing.
+BUILD_DEBS  = gcc make pkg-config libconfig-dev libsystemd-dev
+TEST_DEBS   = $(BUILD_DEBS) libcmocka-dev systemd mandoc netcat-openbsd
+BENCH_DEBS  = $(TEST_DEBS) rsyslog
+
+.PHONY: all run check bench deps deps-test deps-bench install uninstall clean \
+        unit-tests it-tests lint-man
+.DELETE_ON_ERROR:
+
+all: $(BUILD)/harkd $(BUILD)/hark
+
+$(BUILD)/obj/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(CC) $(HARK_CFLAGS) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(LIB): $(LIB_OBJ)
+	$(AR) rcs $@ $^
+
+$(BUILD)/harkd $(BUILD)/hark: $(BUILD)/%: $(BUILD)/obj/%.o $(LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(HARK_LDLIBS)
+
+$(BUILD)/tests/%.o: tests/%.c
+	@mkdir -p $(@D)
+	$(CC) $(HARK_CFLAGS) $(shell pkg-config --cflags cmocka 2>/dev/null) \
+	      $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(TEST_LDLIBS)
+
+$(BUILD)/tests/it_%: $(BUILD)/tests/it_%.o $(IT_SUPPORT) $(LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(TEST_LDLIBS)
+
+$(BUILD)/bench/%: tests/bench/%.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(HARK_CFLAGS) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(HARK_LDLIBS)
+
+deps:
+	@tests/install-deps $(BUILD_DEBS)
+deps-test:
+	@tests/install-deps $(TEST_DEBS)
+deps-bench:
+	@tests/install-deps $(BENCH_DEBS)
+
+# The targets below re-enter make so that the pkg-config flags are read only
+# after `deps` has installed the libraries.
+run: deps
+	@$(MAKE) --no-print-directory all
+	$(BUILD)/harkd --config conf/harkd.conf
+
+check: deps-test
+	@$(MAKE) --no-print-directory all unit-tests-bin it-tests-bin
+	@$(MAKE) --no-print-directory lint-man
+	BUILD=$(BUILD) tests/run-tests
+
+.PHONY: unit-tests-bin it-tests-bin
+unit-tests-bin: $(UNIT_TESTS)
+it-tests-bin: $(IT_TESTS)
+
+lint-man:
+	@out=$$(mandoc -Tlint -W warning $(MANPAGES) 2>&1); \
+	if [ -n "$$out" ]; then echo "$$out"; exit 1; fi; \
+	echo "mandoc -Tlint: $(MANPAGES) clean"
+
+bench: deps-bench
+	@$(MAKE) --no-print-directory all $(BENCH_BINS)
+	BUILD=$(BUILD) tests/bench/run-bench
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
+	           $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+	           $(DESTDIR)$(SYSCONFDIR)/hark $(DESTDIR)$(UNITDIR)
+	install -m 755 $(BUILD)/harkd $(DESTDIR)$(SBINDIR)/harkd
+	install -m 755 $(BUILD)/hark $(DESTDIR)$(BINDIR)/hark
+	install -m 644 man/hark.1 $(DESTDIR)$(MANDIR)/man1/hark.1
+	install -m 644 man/harkd.conf.5 $(DESTDIR)$(MANDIR)/man5/harkd.conf.5
+	install -m 644 man/harkd.8 $(DESTDIR)$(MANDIR)/man8/harkd.8
+	[ -e $(DESTDIR)$(SYSCONFDIR)/hark/harkd.conf ] || \
+	    install -m 644 conf/harkd.conf $(DESTDIR)$(SYSCONFDIR)/hark/harkd.conf
+	for u in $(wildcard $(UNITS)); do \
+	    sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' $$u \
+	        > $(DESTDIR)$(UNITDIR)/$${u#systemd/}; \
+	    chmod 644 $(DESTDIR)$(UNITDIR)/$${u#systemd/}; \
+	done
+
+# The config file is the admin's: uninstall leaves it in place.
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/harkd $(DESTDIR)$(BINDIR)/hark \
+	      $(DESTDIR)$(MANDIR)/man1/hark.1 $(DESTDIR)$(MANDIR)/man5/harkd.conf.5 \
+	      $(DESTDIR)$(MANDIR)/man8/harkd.8
+	for u in $(UNITS); do rm -f $(DESTDIR)$(UNITDIR)/$${u#systemd/}; done
+
+clean:
+	rm -rf $(BUILD) build
+
+-include $(wildcard $(BUILD)/obj/*.d $(BUILD)/tests/*.d)

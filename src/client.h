@@ -1,0 +1,32 @@
+/* The hark client: sends messages to harkd and waits for its "OK <n>". */
+#pragma once
+
+#include <stdbool.h>
+#include <stdio.h>
+
+/* client_parse_args() found nothing that ends the program. */
+#define CLIENT_CONTINUE (-1)
+#define CLIENT_DEFAULT_TIMEOUT 10.0
+
+struct client_options {
+        const char *host;               /* NULL: from the config, else 127.0.0.1 */
+        const char *port;               /* NULL: from the config, else 10001 */
+        const char *config_path;
+        bool config_given;              /* -c: a missing file is then an error */
+        double timeout;                 /* seconds, for connecting and for the answer */
+        bool ping;                      /* --ping: only check that harkd answers */
+        char **messages;                /* the message arguments; "-" stands for stdin */
+        int n_messages;
+};
+
+/* Parses the command line. Returns CLIENT_CONTINUE, or the exit status when
+ * the program should end here (--help, --version: 0; bad usage: 64), having
+ * written to out or err. */
+int client_parse_args(int argc, char **argv, struct client_options *o, FILE *out, FILE *err);
+
+/* Fills in host and port from the daemon's config where the command line left
+ * them out. Returns 0, or 78 (EX_CONFIG) after printing the config error. */
+int client_resolve_target(struct client_options *o, FILE *err);
+
+/* Connects, sends, waits for the confirmation. Returns the exit status. */
+int client_run(const struct client_options *o, FILE *in, FILE *out, FILE *err);

@@ -1,0 +1,396 @@
+/* Every setting is declared once, in config_keys[]: name, type, bounds and
+ * default. Parsing, validation and the defaults all come from that table. */
+#include "config.h"
+#include "util.h"
+
+#include <errno.h>
+#include <libconfig.h>
+#include <libgen.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+enum key_type {
+        KEY_STRING,
+        KEY_INT,
+        KEY_SECONDS,
+        KEY_CONCURRENCY,
+        KEY_PRIORITY,
+        KEY_LOG_TARGET,
+};
+
+struct config_key {
+        const char *name;
+        enum key_type type;
+        size_t offset;
+        long long min, max;     /* value bounds; for KEY_STRING, length bounds */
+        long long def_int;      /* KEY_INT and the enumerated types */
+        double def_seconds;
+        const char *def_string;
+};
+
+/* A timeout is kept in milliseconds in an int by the drivers. */
+#define SECONDS_MAX (INT_MAX / 1000)
+/* journald refuses larger fields; keep well below. */
+#define MESSAGE_SIZE_MAX (64 * 1024 * 1024)
+
+#define FIELD(f) offsetof(struct hark_config, f)
+
+static const struct config_key config_keys[] = {
+        { "host",               KEY_STRING,      FIELD(host),               1, 255, .def_string = "127.0.0.1" },
+        { "port",               KEY_INT,         FIELD(port),               1, 65535, .def_int = 10001 },
+        { "backlog",            KEY_INT,         FIELD(backlog),            1, INT_MAX, .def_int = SOMAXCONN },
+        { "timeout",            KEY_SECONDS,     FIELD(timeout),            0, SECONDS_MAX, .def_seconds = 30.0 },
+        { "concurrency",        KEY_CONCURRENCY, FIELD(concurrency),        .def_int = MODE_EPOLL },
+        { "workers",            KEY_INT,         FIELD(workers),            0, 1024, .def_int = 0 },
+        { "max_connections",    KEY_INT,         FIELD(max_connections),    1, 1 << 20, .def_int = 1024 },
+        { "max_connections_per_source", KEY_INT, FIELD(max_connections_per_source), 0, 1 << 20, .def_int = 0 },
+        { "max_message_size",   KEY_INT,         FIELD(max_message_size),   1, MESSAGE_SIZE_MAX, .def_int = 65536 },
+        { "identifier",         KEY_STRING,      FIELD(identifier),         1, 255, .def_string = "hark" },
+        { "priority",           KEY_PRIORITY,    FIELD(priority),           .def_int = 6 },
+        { "log_target",         KEY_LOG_TARGET,  FIELD(log_target),         .def_int = LOG_TARGET_AUTO },
+};
+
+static const char *const mode_names[] = {
+        [MODE_SEQUENTIAL] = "sequential",
+        [MODE_THREAD] = "thread",
+        [MODE_POOL] = "pool",
+        [MODE_FORK] = "fork",
+        [MODE_EPOLL] = "epoll",
+};
+
+static const char *const priority_names[] = {
+        "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug",
+};
+
+static const char *const log_target_names[] = {
+        [LOG_TARGET_AUTO] = "auto",
+        [LOG_TARGET_JOURNAL] = "journal",
+        [LOG_TARGET_STDERR] = "stderr",
+};
+
+
+
+static int lookup_name(const char *const *names, size_t n, const char *s) {
+        for (size_t i = 0; i < n; i++)
+                if (names[i] && strcmp(names[i], s) == 0)
+                        return (int) i;
+        return -EINVAL;
+}
+
+const char *concurrency_mode_name(enum concurrency_mode mode) {
+        return (size_t) mode < ELEMENTSOF(mode_names) ? mode_names[mode] : "unknown";
+}
+
+const char *priority_name(int priority) {
+        return priority >= 0 && (size_t) priority < ELEMENTSOF(priority_names) ? priority_names[priority] : "unknown";
+}
+
+int priority_from_string(const char *s) {
+        char *end;
+        long n;
+
+        if (strcmp(s, "error") == 0)
+                return 3;
+        if (strcmp(s, "warn") == 0)
+                return 4;
+        n = lookup_name(priority_names, ELEMENTSOF(priority_names), s);
+        if (n >= 0)
+                return (int) n;
+        errno = 0;
+        n = strtol(s, &end, 10);
+        if (errno || end == s || *end || n < 0 || n > 7)
+                return -EINVAL;
+        return (int) n;
+}
+
+static char **string_slot(struct hark_config *c, const struct config_key *k) {
+        return (char **) ((char *) c + k->offset);
+}
+
+static int *int_slot(struct hark_config *c, const struct config_key *k) {
+        return (int *) ((char *) c + k->offset);
+}
+
+static double *seconds_slot(struct hark_config *c, const struct config_key *k) {
+        return (double *) ((char *) c + k->offset);
+}
+
+void hark_config_init(struct hark_config *config) {
+        memset(config, 0, sizeof(*config));
+        for (size_t i = 0; i < ELEMENTSOF(config_keys); i++) {
+                const struct config_key *k = &config_keys[i];
+
+                switch (k->type) {
+                case KEY_STRING:
+                        *string_slot(config, k) = strdup(k->def_string);
+                        break;
+                case KEY_SECONDS:
+                        *seconds_slot(config, k) = k->def_seconds;
+                        break;
+                default:
+                        *int_slot(config, k) = (int) k->def_int;
+                }
+        }
+}
+
+void hark_config_done(struct hark_config *config) {
+        for (size_t i = 0; i < ELEMENTSOF(config_keys); i++)
+                if (config_keys[i].type == KEY_STRING) {
+                        char **s = string_slot(config, &config_keys[i]);
+                        free(*s);
+                        *s = NULL;
+                }
+}
+
+/* Where a setting came from, for error messages. */
+struct origin {
+        const char *file;
+        int line;
+        const char *key;
+};
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static int fail(char error[CONFIG_ERROR_MAX], const struct origin *o, const char *fmt, ...) {
+        int n = snprintf(error, CONFIG_ERROR_MAX, "%s:%d: %s: ", o->file, o->line, o->key);
+        va_list ap;
+
+        if (n >= 0 && n < CONFIG_ERROR_MAX) {
+                va_start(ap, fmt);
+                vsnprintf(error + n, (size_t) (CONFIG_ERROR_MAX - n), fmt, ap);
+                va_end(ap);
+        }
+        return -EINVAL;
+}
+
+static const char *type_name(int type) {
+        switch (type) {
+        case CONFIG_TYPE_GROUP: return "a group";
+        case CONFIG_TYPE_INT:
+        case CONFIG_TYPE_INT64: return "an integer";
+        case CONFIG_TYPE_FLOAT: return "a number";
+        case CONFIG_TYPE_STRING: return "a string";
+        case CONFIG_TYPE_BOOL: return "a boolean";
+        case CONFIG_TYPE_ARRAY: return "an array";
+        case CONFIG_TYPE_LIST: return "a list";
+        default: return "of an unknown type";
+        }
+}
+
+static bool is_integer(int type) {
+        return type == CONFIG_TYPE_INT || type == CONFIG_TYPE_INT64;
+}
+
+static int parse_string(const config_setting_t *s, const struct config_key *k, const struct origin *o,
+                        char **out, char error[CONFIG_ERROR_MAX]) {
+        const char *v;
+
+        if (config_setting_type(s) != CONFIG_TYPE_STRING)
+                return fail(error, o, "expected a string, got %s", type_name(config_setting_type(s)));
+        v = config_setting_get_string(s);
+        if (!*v)
+                return fail(error, o, "must not be empty");
+        if (strlen(v) > (size_t) k->max)
+                return fail(error, o, "longer than %lld bytes", k->max);
+        for (const char *p = v; *p; p++)
+                if ((unsigned char) *p < ' ')
+                        return fail(error, o, "must not contain control characters");
+        *out = strdup(v);
+        return *out ? 0 : -ENOMEM;
+}
+
+static int parse_int(const config_setting_t *s, const struct config_key *k, const struct origin *o,
+                     int *out, char error[CONFIG_ERROR_MAX]) {
+        long long v;
+
+        if (!is_integer(config_setting_type(s)))
+                return fail(error, o, "expected an integer, got %s", type_name(config_setting_type(s)));
+        v = config_setting_get_int64(s);
+        if (v < k->min || v > k->max)
+                return fail(error, o, "%lld is out of range (%lld-%lld)", v, k->min, k->max);
+        *out = (int) v;
+        return 0;
+}
+
+static int parse_seconds(const config_setting_t *s, const struct config_key *k, const struct origin *o,
+                         double *out, char error[CONFIG_ERROR_MAX]) {
+        int type = config_setting_type(s);
+        double v;
+
+        if (type == CONFIG_TYPE_FLOAT)
+                v = config_setting_get_float(s);
+        else if (is_integer(type))
+                v = (double) config_setting_get_int64(s);
+        else
+                return fail(error, o, "expected a number of seconds, got %s", type_name(type));
+        if (!isfinite(v) || v < (double) k->min || v > (double) k->max)
+                return fail(error, o, "%g is out of range (%lld-%lld seconds)", v, k->min, k->max);
+        *out = v;
+        return 0;
+}
+
+static int parse_choice(const config_setting_t *s, const struct origin *o, const char *const *names,
+                        size_t n, int *out, char error[CONFIG_ERROR_MAX]) {
+        char choices[256] = "";
+        int v;
+
+        if (config_setting_type(s) != CONFIG_TYPE_STRING)
+                return fail(error, o, "expected a string, got %s", type_name(config_setting_type(s)));
+        v = lookup_name(names, n, config_setting_get_string(s));
+        if (v >= 0) {
+                *out = v;
+                return 0;
+        }
+        for (size_t i = 0; i < n; i++) {
+                strncat(choices, i ? ", " : "", sizeof(choices) - strlen(choices) - 1);
+                strncat(choices, names[i], sizeof(choices) - strlen(choices) - 1);
+        }
+        return fail(error, o, "\"%s\" is not one of %s", config_setting_get_string(s), choices);
+}
+
+static int parse_priority(const config_setting_t *s, const struct origin *o, int *out,
+                          char error[CONFIG_ERROR_MAX]) {
+        int type = config_setting_type(s);
+        long long v;
+
+        if (type == CONFIG_TYPE_STRING) {
+                v = priority_from_string(config_setting_get_string(s));
+                if (v < 0)
+                        return fail(error, o, "\"%s\" is not a syslog level (emerg, alert, crit, err, "
+                                    "warning, notice, info, debug or 0-7)", config_setting_get_string(s));
+        } else if (is_integer(type)) {
+                v = config_setting_get_int64(s);
+                if (v < 0 || v > 7)
+                        return fail(error, o, "%lld is out of range (0-7)", v);
+        } else
+                return fail(error, o, "expected a level name or 0-7, got %s", type_name(type));
+        *out = (int) v;
+        return 0;
+}
+
+static int parse_setting(struct hark_config *c, const struct config_key *k, const config_setting_t *s,
+                         const struct origin *o, char error[CONFIG_ERROR_MAX]) {
+        switch (k->type) {
+        case KEY_STRING: {
+                char *v = NULL;
+                int r = parse_string(s, k, o, &v, error);
+                if (r < 0)
+                        return r;
+                free(*string_slot(c, k));
+                *string_slot(c, k) = v;
+                return 0;
+        }
+        case KEY_INT:
+                return parse_int(s, k, o, int_slot(c, k), error);
+        case KEY_SECONDS:
+                return parse_seconds(s, k, o, seconds_slot(c, k), error);
+        case KEY_CONCURRENCY:
+                return parse_choice(s, o, mode_names, ELEMENTSOF(mode_names), int_slot(c, k), error);
+        case KEY_PRIORITY:
+                return parse_priority(s, o, int_slot(c, k), error);
+        case KEY_LOG_TARGET:
+                return parse_choice(s, o, log_target_names, ELEMENTSOF(log_target_names), int_slot(c, k), error);
+        }
+        return -EINVAL;
+}
+
+static const struct config_key *find_key(const char *name) {
+        for (size_t i = 0; i < ELEMENTSOF(config_keys); i++)
+                if (strcmp(config_keys[i].name, name) == 0)
+                        return &config_keys[i];
+        return NULL;
+}
+
+static int apply_settings(struct hark_config *c, config_t *cf, const char *name, char error[CONFIG_ERROR_MAX]) {
+        const config_setting_t *root = config_root_setting(cf);
+        int n = config_setting_length(root);
+
+        for (int i = 0; i < n; i++) {
+                const config_setting_t *s = config_setting_get_elem(root, (unsigned) i);
+                const char *file = config_setting_source_file(s);
+                struct origin o = {
+                        .file = file ? file : name,
+                        .line = (int) config_setting_source_line(s),
+                        .key = config_setting_name(s),
+                };
+                const struct config_key *k = find_key(o.key);
+                int r;
+
+                if (!k)
+                        return fail(error, &o, "unknown setting");
+                r = parse_setting(c, k, s, &o, error);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* Parses into a scratch copy so that a bad file leaves *config as it was. */
+static int load(struct hark_config *config, config_t *cf, int read_ok, const char *name,
+                char error[CONFIG_ERROR_MAX]) {
+        struct hark_config next;
+        int r;
+
+        if (!read_ok) {
+                snprintf(error, CONFIG_ERROR_MAX, "%s:%d: %s",
+                         config_error_file(cf) ? config_error_file(cf) : name,
+                         config_error_line(cf), config_error_text(cf));
+                return -EINVAL;
+        }
+        hark_config_init(&next);
+        r = apply_settings(&next, cf, name, error);
+        if (r < 0) {
+                hark_config_done(&next);
+                return r;
+        }
+        hark_config_done(config);
+        *config = next;
+        return 0;
+}
+
+/* "@include" paths are relative to the including file, not to harkd's cwd. */
+static void set_include_dir(config_t *cf, const char *path) {
+        char *copy = strdup(path);
+
+        if (copy) {
+                config_set_include_dir(cf, dirname(copy));
+                free(copy);
+        }
+}
+
+int hark_config_load(struct hark_config *config, const char *path, char error[CONFIG_ERROR_MAX]) {
+        config_t cf;
+        FILE *f;
+        int r;
+
+        f = fopen(path, "re");
+        if (!f) {
+                r = -errno;
+                snprintf(error, CONFIG_ERROR_MAX, "%s: %s", path, strerror(-r));
+                return r;
+        }
+        config_init(&cf);
+        set_include_dir(&cf, path);
+        r = load(config, &cf, config_read(&cf, f), path, error);
+        config_destroy(&cf);
+        fclose(f);
+        return r;
+}
+
+int hark_config_load_string(struct hark_config *config, const char *text, const char *name,
+                       char error[CONFIG_ERROR_MAX]) {
+        config_t cf;
+        int r;
+
+        config_init(&cf);
+        r = load(config, &cf, config_read_string(&cf, text), name, error);
+        config_destroy(&cf);
+        return r;
+}

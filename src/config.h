@@ -1,0 +1,60 @@
+/* harkd's configuration: one struct, parsed and validated before any socket opens. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum concurrency_mode {
+        MODE_SEQUENTIAL,
+        MODE_THREAD,
+        MODE_POOL,
+        MODE_FORK,
+        MODE_EPOLL,
+};
+
+enum log_target {
+        LOG_TARGET_AUTO,
+        LOG_TARGET_JOURNAL,
+        LOG_TARGET_STDERR,
+};
+
+struct hark_config {
+        char *host;
+        int port;
+        int backlog;
+        double timeout;                 /* seconds; 0 = never */
+        enum concurrency_mode concurrency;
+        int workers;                    /* 0 = online CPUs */
+        int max_connections;
+        int max_connections_per_source; /* 0 = no limit */
+        int max_message_size;
+        char *identifier;
+        int priority;                   /* syslog level 0..7 */
+        enum log_target log_target;
+};
+
+/* Room for a config error: "FILE:LINE: KEY: reason". */
+#define CONFIG_ERROR_MAX 512
+
+/* Fills *config with every default. Pair with hark_config_done(). */
+void hark_config_init(struct hark_config *config);
+
+/* Frees the strings of *config; safe on an initialised or zeroed struct. */
+void hark_config_done(struct hark_config *config);
+
+/* Reads and validates the file at path into *config (defaults for what the file
+ * leaves out). On failure returns -errno or -EINVAL, leaves *config untouched and
+ * writes a message naming the file, the line and the key into error. */
+int hark_config_load(struct hark_config *config, const char *path, char error[CONFIG_ERROR_MAX]);
+
+/* The same for a config given as text, named `name` in errors (tests, fuzzing). */
+int hark_config_load_string(struct hark_config *config, const char *text, const char *name,
+                       char error[CONFIG_ERROR_MAX]);
+
+const char *concurrency_mode_name(enum concurrency_mode mode);
+
+/* The name of a syslog level (0..7), as accepted by the priority key. */
+const char *priority_name(int priority);
+
+/* Parses a log level name or number ("info", "6"); -EINVAL when unknown. */
+int priority_from_string(const char *s);

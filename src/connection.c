@@ -1,0 +1,244 @@
+#include "connection.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "events.h"
+#include "journal.h"
+#include "log.h"
+#include "util.h"
+
+/* On the way out, read at most this much of what the peer already sent, so a
+ * peer that never stops sending cannot hold a stopping harkd. */
+#define END_READ_MAX (1024 * 1024)
+#define READ_CHUNK 16384
+
+/* The first two fields (PRIORITY, SYSLOG_IDENTIFIER) are the message's own;
+ * harkd's events about the connection carry the rest. */
+#define EVENT_FIELDS_SKIP 2
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static void add_field(struct connection *c, size_t *used, const char *format, ...) {
+        size_t room = sizeof(c->field_text) - *used;
+        char *start = c->field_text + *used;
+        va_list ap;
+        int n;
+
+        va_start(ap, format);
+        n = vsnprintf(start, room, format, ap);
+        va_end(ap);
+        if (n < 0 || (size_t) n >= room || c->n_fields == CONNECTION_FIELDS_MAX)
+                return; /* cannot happen: field_text is sized for the longest fields */
+        c->fields[c->n_fields++] = (struct iovec) { .iov_base = start, .iov_len = (size_t) n };
+        *used += (size_t) n + 1;
+}
+
+static void build_fields(struct connection *c) {
+        size_t used = 0;
+
+        add_field(c, &used, "PRIORITY=%d", c->settings.priority);
+        add_field(c, &used, "SYSLOG_IDENTIFIER=%s", c->settings.identifier);
+        if (c->peer.family == AF_UNIX) {
+                add_field(c, &used, "REMOTE_PID=%d", (int) c->peer.pid);
+                add_field(c, &used, "REMOTE_UID=%u", (unsigned) c->peer.uid);
+                add_field(c, &used, "REMOTE_GID=%u", (unsigned) c->peer.gid);
+        } else {
+                add_field(c, &used, "REMOTE_ADDR=%s", c->peer.address);
+                add_field(c, &used, "REMOTE_PORT=%u", c->peer.port);
+        }
+        add_field(c, &used, "HARK_CONNECTION=%" PRIu64, c->id);
+}
+
+#define log_connection(c, level, id, ...) \
+        log_event(level, id, (c)->fields + EVENT_FIELDS_SKIP, (c)->n_fields - EVENT_FIELDS_SKIP, __VA_ARGS__)
+
+void connection_init(struct connection *c, struct server *s, int fd, const struct peer *peer, uint64_t id) {
+        memset(c, 0, sizeof(*c));
+        c->fd = fd;
+        c->id = id;
+        c->peer = *peer;
+        c->server = s;
+        server_settings(s, &c->settings);
+        framer_init(&c->framer, c->settings.max_message_size);
+        c->last_activity_ms = now_ms();
+        build_fields(c);
+        log_connection(c, LOG_DEBUG, EVENT_CONN_OPENED, "Connection %" PRIu64 " from %s opened", id, peer->name);
+}
+
+void connection_done(struct connection *c) {
+        if (c->fd >= 0)
+                close(c->fd);
+        c->fd = -1;
+        framer_done(&c->framer);
+}
+
+static void report_failure(struct connection *c, int error) {
+        atomic_fetch_add(&c->server->stats->failed, 1);
+        /* Once per connection: a missing journal would otherwise double every message. */
+        if (c->received - c->delivered > 1)
+                return;
+        if (error == -ENOENT)
+                log_connection(c, LOG_ERR, EVENT_DELIVERY_FAILED,
+                               "No journal at " JOURNAL_SOCKET_PATH ": messages from %s are not logged "
+                               "and not confirmed", c->peer.name);
+        else
+                log_connection(c, LOG_ERR, EVENT_DELIVERY_FAILED,
+                               "Failed to write a message from %s to the journal: %s; it is not confirmed",
+                               c->peer.name, strerror(-error));
+}
+
+static void deliver(void *userdata, const struct framed_message *m) {
+        static const struct iovec truncated = { .iov_base = (char *) "HARK_TRUNCATED=1", .iov_len = 16 };
+        struct connection *c = userdata;
+        struct iovec iov[CONNECTION_FIELDS_MAX + 2];
+        size_t n = 0;
+        int r;
+
+        memcpy(m->data - FRAMER_HEADROOM, "MESSAGE=", FRAMER_HEADROOM);
+        iov[n++] = (struct iovec) { .iov_base = m->data - FRAMER_HEADROOM, .iov_len = m->size + FRAMER_HEADROOM };
+        memcpy(iov + n, c->fields, c->n_fields * sizeof(*iov));
+        n += c->n_fields;
+        if (m->truncated)
+                iov[n++] = truncated;
+
+        c->received++;
+        r = journal_send(iov, n);
+        if (r < 0)
+                report_failure(c, r);
+        else {
+                c->delivered++;
+                atomic_fetch_add_explicit(&c->server->stats->messages, 1, memory_order_relaxed);
+        }
+        if (m->truncated) {
+                atomic_fetch_add(&c->server->stats->truncated, 1);
+                log_connection(c, LOG_WARNING, EVENT_TRUNCATED,
+                               "Message from %s was longer than %zu bytes (max_message_size); "
+                               "logged its first %zu bytes, discarded the rest of the line",
+                               c->peer.name, c->settings.max_message_size, m->size);
+        }
+}
+
+ssize_t connection_receive(struct connection *c, char *buffer, size_t size) {
+        ssize_t n = recv(c->fd, buffer, size, MSG_DONTWAIT);
+        int r;
+
+        if (n < 0)
+                return errno == EINTR || errno == EWOULDBLOCK ? -EAGAIN : -errno;
+        if (n > 0) {
+                c->last_activity_ms = now_ms();
+                r = framer_feed(&c->framer, buffer, (size_t) n, deliver, c);
+                if (r < 0)
+                        return r;
+        }
+        return n;
+}
+
+static bool read_already_sent(struct connection *c) {
+        char buffer[READ_CHUNK];
+        size_t total = 0;
+        ssize_t n;
+
+        do
+                n = connection_receive(c, buffer, sizeof(buffer));
+        while (n > 0 && (total += (size_t) n) < END_READ_MAX);
+        return n == 0;
+}
+
+void connection_end(struct connection *c, enum connection_end why) {
+        char reply[32];
+
+        if (why != CONNECTION_EOF && why != CONNECTION_FAILED && read_already_sent(c))
+                why = CONNECTION_EOF;
+        framer_finish(&c->framer, deliver, c);
+
+        switch (why) {
+        case CONNECTION_EOF:
+                snprintf(reply, sizeof(reply), "OK %" PRIu64 "\n", c->delivered);
+                /* A peer that closed fully cannot read it; that is fine. */
+                (void) send_all(c->fd, reply, strlen(reply));
+                log_connection(c, LOG_DEBUG, EVENT_CONN_CLOSED,
+                               "Connection %" PRIu64 " from %s closed: %" PRIu64 " of %" PRIu64 " messages logged",
+                               c->id, c->peer.name, c->delivered, c->received);
+                break;
+        case CONNECTION_TIMED_OUT:
+                log_connection(c, LOG_INFO, EVENT_CONN_TIMED_OUT,
+                               "Connection %" PRIu64 " from %s timed out after %d ms idle: %" PRIu64 " messages logged",
+                               c->id, c->peer.name, atomic_load(&c->server->timeout_ms), c->delivered);
+                break;
+        case CONNECTION_DRAINED:
+                log_connection(c, LOG_INFO, EVENT_CONN_CLOSED,
+                               "Connection %" PRIu64 " from %s closed as harkd stops: %" PRIu64 " messages logged",
+                               c->id, c->peer.name, c->delivered);
+                break;
+        case CONNECTION_FAILED:
+                log_connection(c, LOG_NOTICE, EVENT_CONN_CLOSED,
+                               "Connection %" PRIu64 " from %s failed: %m; %" PRIu64 " messages logged",
+                               c->id, c->peer.name, c->delivered);
+                break;
+        }
+}
+
+int connection_poll_timeout(const struct connection *c) {
+        int timeout = atomic_load_explicit(&c->server->timeout_ms, memory_order_relaxed);
+        long long deadline = timeout > 0 ? c->last_activity_ms + timeout : -1;
+
+        if (server_stopping(c->server)) {
+                long long drain = atomic_load(&c->server->drain_deadline);
+                if (deadline < 0 || drain < deadline)
+                        deadline = drain;
+        }
+        return ms_until(deadline);
+}
+
+enum connection_end connection_deadline_reason(const struct connection *c) {
+        return server_stopping(c->server) && now_ms() >= atomic_load(&c->server->drain_deadline)
+                ? CONNECTION_DRAINED : CONNECTION_TIMED_OUT;
+}
+
+void connection_serve(struct connection *c) {
+        char buffer[READ_CHUNK];
+
+        for (;;) {
+                struct pollfd pfd[2] = {
+                        { .fd = c->fd, .events = POLLIN },
+                        { .fd = c->server->stop_fd, .events = POLLIN },
+                };
+                ssize_t n = connection_receive(c, buffer, sizeof(buffer));
+                int r;
+
+                if (n > 0) {
+                        /* A peer that never pauses still ends with the drain bound. */
+                        if (server_stopping(c->server) && connection_poll_timeout(c) == 0)
+                                break;
+                        continue;
+                }
+                if (n == 0)
+                        return connection_end(c, CONNECTION_EOF);
+                if (n != -EAGAIN) {
+                        errno = (int) -n;
+                        return connection_end(c, CONNECTION_FAILED);
+                }
+                framer_trim(&c->framer);
+                /* After the stop request stop_fd stays readable: stop watching it. */
+                r = poll(pfd, server_stopping(c->server) ? 1 : 2, connection_poll_timeout(c));
+                if (r == 0)
+                        break;
+        }
+        connection_end(c, connection_deadline_reason(c));
+}
+
+void connection_handle(struct server *s, int fd, const struct peer *peer, uint64_t id) {
+        struct connection c;
+
+        connection_init(&c, s, fd, peer, id);
+        connection_serve(&c);
+        connection_done(&c);
+}

@@ -1,0 +1,75 @@
+/* One client connection: its bytes go through the framer, each message into
+ * the journal, and "OK <n>" goes back when the client half-closes. Shared by
+ * every concurrency mode; the drivers only decide when to read. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include "framer.h"
+#include "net.h"
+#include "server.h"
+
+/* PRIORITY, SYSLOG_IDENTIFIER, two or three peer fields, HARK_CONNECTION. */
+#define CONNECTION_FIELDS_MAX 6
+
+/* Why a connection ends. */
+enum connection_end {
+        CONNECTION_EOF,         /* the peer closed or half-closed: answer "OK <n>" */
+        CONNECTION_TIMED_OUT,
+        CONNECTION_DRAINED,     /* harkd is stopping */
+        CONNECTION_FAILED,      /* read error or reset */
+};
+
+struct connection {
+        int fd;
+        uint64_t id;
+        struct peer peer;
+        struct server *server;
+        struct framer framer;
+        struct connection_settings settings;
+        uint64_t received;              /* messages framed */
+        uint64_t delivered;             /* of those, handed to the journal */
+        long long last_activity_ms;
+        /* The journal fields every message of this connection carries. */
+        struct iovec fields[CONNECTION_FIELDS_MAX];
+        size_t n_fields;
+        char field_text[512];
+        /* For drivers that keep connections in a list (epoll). */
+        struct connection *prev, *next;
+};
+
+/* Takes over fd (a connected socket whose slot the server granted). */
+void connection_init(struct connection *c, struct server *s, int fd, const struct peer *peer, uint64_t id);
+
+/* Closes the socket and frees buffers. Giving the connection's slot back to
+ * the server (server_release()) is the driver's job: in `fork` mode only the
+ * parent holds slots. */
+void connection_done(struct connection *c);
+
+/* Reads what the socket holds, once, without blocking, and frames it into
+ * journal entries. Returns bytes read, 0 at end of stream, -EAGAIN when there
+ * is nothing to read, or another -errno. */
+ssize_t connection_receive(struct connection *c, char *buffer, size_t size);
+
+/* Reads what the peer has already sent (bounded), logs the unterminated tail
+ * as a last message and, after a clean end of stream, answers "OK <n>". */
+void connection_end(struct connection *c, enum connection_end why);
+
+/* Milliseconds until the connection's deadline (idle timeout, or the drain
+ * bound once stopping), -1 for none, 0 when it has passed. */
+int connection_poll_timeout(const struct connection *c);
+
+/* Why the connection should end now that its deadline passed. */
+enum connection_end connection_deadline_reason(const struct connection *c);
+
+/* Serves the connection to its end on a blocking socket: the loop of the
+ * sequential, thread, pool and fork drivers. */
+void connection_serve(struct connection *c);
+
+/* connection_init(), connection_serve() and connection_done() in one, for the
+ * drivers that give a connection a thread or process of its own. */
+void connection_handle(struct server *s, int fd, const struct peer *peer, uint64_t id);

@@ -1,0 +1,15 @@
+/* MESSAGE_IDs of harkd's own log events; systemd/harkd.catalog explains each.
+ * Fixed forever: admins filter on them (journalctl MESSAGE_ID=...). */
+#pragma once
+
+#define EVENT_STARTED           "01fbe4e507f9409c9eb5466d8374d327"
+#define EVENT_LISTENING         "f13a6cdd720547a4ae710a492487fd43"
+#define EVENT_RELOADED          "c892d3bc2ea9492a850657aafb65a954"
+#define EVENT_CONN_OPENED       "9d83abfe22614a789c37237beed4e172"
+#define EVENT_CONN_CLOSED       "121b9ea682c04cbd81e24f6d4d10876f"
+#define EVENT_CONN_TIMED_OUT    "d4282ae9e0c842a581319e2f290463f5"
+#define EVENT_CONN_REFUSED      "0397afe29ed64b988ad68c27dad96302"
+#define EVENT_STOPPED           "6116e296f14146a49faaca0ad11962c4"
+#define EVENT_TRUNCATED         "d4cb81a6ae8a445699858e940d502a4d"
+#define EVENT_DELIVERY_FAILED   "d1d1da43fcc447f899c336197596367b"
+#define EVENT_STOPPING          "e9e4566dede145e0aba8cba42ac29fae"

@@ -1,0 +1,17 @@
+/* The journal sink: the only module that talks to the systemd journal. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/uio.h>
+
+/* Where journald listens for native-protocol entries. */
+#define JOURNAL_SOCKET_PATH "/run/systemd/journal/socket"
+
+/* Whether journald's socket exists, i.e. whether an entry can be delivered. */
+bool journal_present(void);
+
+/* Writes one entry of "NAME=value" fields (values may hold any byte).
+ * Returns 0 only when the entry was handed to journald; -ENOENT when there is
+ * no journal (sd_journal_sendv() itself reports success then), else -errno. */
+int journal_send(const struct iovec *fields, size_t n_fields);

@@ -1,0 +1,148 @@
+#include "listener.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include "net.h"
+
+void listeners_init(struct listeners *l) {
+        *l = (struct listeners) { .connection_fd = -1 };
+}
+
+void listeners_close(struct listeners *l) {
+        for (size_t i = 0; i < l->n; i++)
+                close(l->fds[i]);
+        if (l->connection_fd >= 0)
+                close(l->connection_fd);
+        l->n = 0;
+        l->connection_fd = -1;
+}
+
+static void address_name(const struct addrinfo *ai, char *name, size_t size) {
+        char host[NI_MAXHOST], port[NI_MAXSERV];
+
+        if (getnameinfo(ai->ai_addr, ai->ai_addrlen, host, sizeof(host), port, sizeof(port),
+                        NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+                snprintf(name, size, "(unknown)");
+        else
+                snprintf(name, size, ai->ai_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, port);
+}
+
+static int bind_one(const struct addrinfo *ai, int backlog, const char **step) {
+        int fd, one = 1;
+
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
+        if (fd < 0) {
+                *step = "create a socket for";
+                return -errno;
+        }
+        if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) {
+                *step = "set SO_REUSEADDR on";
+                goto fail;
+        }
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+                *step = "bind";
+                goto fail;
+        }
+        if (listen(fd, backlog) < 0) {
+                *step = "listen on";
+                goto fail;
+        }
+        return fd;
+fail:;
+        int r = -errno;
+        close(fd);
+        return r;
+}
+
+int listeners_bind(struct listeners *l, const char *host, int port, int backlog, char *error, size_t size) {
+        struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE }, *list = NULL;
+        char service[16];
+        int r;
+
+        snprintf(service, sizeof(service), "%d", port);
+        r = getaddrinfo(host, service, &hints, &list);
+        if (r != 0) {
+                snprintf(error, size, "Failed to resolve %s: %s", host, gai_strerror(r));
+                return r == EAI_SYSTEM ? -errno : -EADDRNOTAVAIL;
+        }
+        for (const struct addrinfo *ai = list; ai; ai = ai->ai_next) {
+                const char *step = NULL;
+                char name[NI_MAXHOST + NI_MAXSERV + 4];
+                int fd;
+
+                if (l->n == LISTENERS_MAX)
+                        break;
+                fd = bind_one(ai, backlog, &step);
+                if (fd < 0) {
+                        address_name(ai, name, sizeof(name));
+                        snprintf(error, size, "Failed to %s %s: %s", step, name, strerror(-fd));
+                        freeaddrinfo(list);
+                        listeners_close(l);
+                        return fd;
+                }
+                l->fds[l->n++] = fd;
+        }
+        freeaddrinfo(list);
+        return 0;
+}
+
+int listeners_from_systemd(struct listeners *l, char *error, size_t size) {
+        int n = sd_listen_fds(1);
+
+        if (n < 0) {
+                snprintf(error, size, "Failed to read the sockets passed by systemd: %s", strerror(-n));
+                return n;
+        }
+        for (int fd = SD_LISTEN_FDS_START; fd < SD_LISTEN_FDS_START + n; fd++) {
+                int r = sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, -1);
+
+                if (r <= 0) {
+                        snprintf(error, size, "Passed file descriptor %d is not a stream socket", fd);
+                        return r < 0 ? r : -ENOTSOCK;
+                }
+                fd_set_cloexec(fd);
+                if (sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1) > 0) {
+                        if (l->n == LISTENERS_MAX) {
+                                snprintf(error, size, "More than %d sockets passed", LISTENERS_MAX);
+                                return -E2BIG;
+                        }
+                        fd_set_nonblocking(fd, true);
+                        l->fds[l->n++] = fd;
+                } else if (l->connection_fd < 0) {
+                        l->connection_fd = fd;
+                } else {
+                        snprintf(error, size, "More than one connected socket passed");
+                        return -EINVAL;
+                }
+        }
+        l->from_systemd = n > 0;
+        return n;
+}
+
+void listener_name(int fd, char *name, size_t size) {
+        struct sockaddr_storage sa;
+        socklen_t len = sizeof(sa);
+        char host[NI_MAXHOST], port[NI_MAXSERV];
+
+        if (getsockname(fd, (struct sockaddr *) &sa, &len) < 0) {
+                snprintf(name, size, "fd %d", fd);
+                return;
+        }
+        if (sa.ss_family == AF_UNIX) {
+                const struct sockaddr_un *un = (const struct sockaddr_un *) &sa;
+                snprintf(name, size, "%s", un->sun_path[0] ? un->sun_path : "@(abstract)");
+                return;
+        }
+        if (getnameinfo((struct sockaddr *) &sa, len, host, sizeof(host), port, sizeof(port),
+                        NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+                snprintf(name, size, "fd %d", fd);
+        else
+                snprintf(name, size, sa.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, port);
+}

@@ -1,0 +1,30 @@
+/* Where connections come from: sockets harkd binds itself from the config, or
+ * sockets systemd passes (socket activation, see sd_listen_fds(3)). */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define LISTENERS_MAX 16
+
+struct listeners {
+        int fds[LISTENERS_MAX];         /* listening, non-blocking, CLOEXEC */
+        size_t n;
+        bool from_systemd;
+        int connection_fd;              /* Accept=yes: one connected socket, else -1 */
+};
+
+void listeners_init(struct listeners *l);
+
+/* Binds and listens on every address host resolves to. On failure returns
+ * -errno, closes what it opened and describes the failing step in error. */
+int listeners_bind(struct listeners *l, const char *host, int port, int backlog, char *error, size_t size);
+
+/* Takes the sockets systemd passed, if any: returns how many (0 when not
+ * socket-activated) or -errno with a description in error. */
+int listeners_from_systemd(struct listeners *l, char *error, size_t size);
+
+/* Describes listening socket fd ("127.0.0.1:10001", "/run/hark.sock"). */
+void listener_name(int fd, char *name, size_t size);
+
+void listeners_close(struct listeners *l);

@@ -1,0 +1,68 @@
+#include "log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "journal.h"
+
+#define LOG_FIELDS_MAX 16
+
+static atomic_bool to_journal;
+static atomic_int max_level = LOG_INFO;
+
+void log_setup(enum log_target target) {
+        atomic_store(&to_journal, target == LOG_TARGET_JOURNAL ||
+                                  (target == LOG_TARGET_AUTO && journal_present()));
+}
+
+void log_set_max_level(int level) {
+        atomic_store(&max_level, level);
+}
+
+int log_get_max_level(void) {
+        return atomic_load(&max_level);
+}
+
+static void field(struct iovec *iov, char *buffer, size_t size, const char *name, const char *value) {
+        int n = snprintf(buffer, size, "%s=%s", name, value);
+
+        *iov = (struct iovec) { .iov_base = buffer, .iov_len = (size_t) n < size ? (size_t) n : size - 1 };
+}
+
+static int to_journal_entry(int level, const char *message_id, const struct iovec *fields,
+                            size_t n_fields, const char *message) {
+        struct iovec iov[LOG_FIELDS_MAX + 4];
+        char msg[2048], prio[16], id[64];
+        size_t n = 0;
+
+        field(&iov[n++], msg, sizeof(msg), "MESSAGE", message);
+        field(&iov[n++], prio, sizeof(prio), "PRIORITY", (char[]) { (char) ('0' + level), 0 });
+        iov[n++] = (struct iovec) { .iov_base = (char *) "SYSLOG_IDENTIFIER=harkd", .iov_len = 23 };
+        if (message_id)
+                field(&iov[n++], id, sizeof(id), "MESSAGE_ID", message_id);
+        for (size_t i = 0; i < n_fields && i < LOG_FIELDS_MAX; i++)
+                iov[n++] = fields[i];
+        return journal_send(iov, n);
+}
+
+void log_event(int level, const char *message_id, const struct iovec *fields, size_t n_fields,
+               const char *format, ...) {
+        int saved_errno = errno;
+        char message[2048];
+        va_list ap;
+
+        if (level > atomic_load(&max_level))
+                return;
+        va_start(ap, format);
+        vsnprintf(message, sizeof(message), format, ap);
+        va_end(ap);
+
+        /* A journal that went away must not silence harkd: fall back to stderr. */
+        if (!atomic_load(&to_journal) || to_journal_entry(level, message_id, fields, n_fields, message) < 0)
+                fprintf(stderr, "<%d>%s\n", level, message);
+        errno = saved_errno;
+}

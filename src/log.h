@@ -1,0 +1,28 @@
+/* harkd's own log: to the journal under SYSLOG_IDENTIFIER=harkd, or to stderr
+ * with "<N>" level prefixes that systemd understands. Thread-safe. */
+#pragma once
+
+#include <stddef.h>
+#include <sys/uio.h>
+#include <syslog.h>
+
+#include "config.h"
+
+/* Picks the target; `auto` means the journal when its socket exists. */
+void log_setup(enum log_target target);
+
+/* Messages above this level (LOG_DEBUG is the most verbose) are not written. */
+void log_set_max_level(int level);
+int log_get_max_level(void);
+
+/* Writes one event: message_id may be NULL; fields are extra "NAME=value"
+ * journal fields (ignored on stderr). errno is preserved for %m. */
+__attribute__((format(printf, 5, 6)))
+void log_event(int level, const char *message_id, const struct iovec *fields, size_t n_fields,
+               const char *format, ...);
+
+#define log_error(...)   log_event(LOG_ERR, NULL, NULL, 0, __VA_ARGS__)
+#define log_warning(...) log_event(LOG_WARNING, NULL, NULL, 0, __VA_ARGS__)
+#define log_notice(...)  log_event(LOG_NOTICE, NULL, NULL, 0, __VA_ARGS__)
+#define log_info(...)    log_event(LOG_INFO, NULL, NULL, 0, __VA_ARGS__)
+#define log_debug(...)   log_event(LOG_DEBUG, NULL, NULL, 0, __VA_ARGS__)

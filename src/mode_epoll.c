@@ -1,0 +1,263 @@
+/* `epoll`: non-blocking sockets served by `workers` event loops, one thread
+ * each. Every loop watches all listening sockets (EPOLLEXCLUSIVE wakes one
+ * loop per connection) and owns the connections it accepted. Idle timeouts
+ * need no timer per connection: each loop keeps its connections in order of
+ * last activity, so the oldest is always at the head. */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "connection.h"
+#include "log.h"
+#include "mode.h"
+#include "util.h"
+
+#define EVENTS_PER_WAIT 256
+/* Accepting is cheap; a burst per wake-up keeps the backlog short. */
+#define ACCEPTS_PER_WAKE 64
+#define READ_BUFFER_SIZE 65536
+#define ACCEPT_BACKOFF_MS 100
+
+struct loop {
+        struct server *server;
+        int epoll_fd;
+        pthread_t thread;
+        /* Addresses that tag the epoll events of the listeners and of stop_fd. */
+        int listener_tags[LISTENERS_MAX];
+        int stop_tag;
+        bool listening;
+        bool stopping;
+        long long accept_resume_ms;     /* after EMFILE/ENFILE; -1 when not backing off */
+        struct connection *oldest, *newest;
+        char buffer[READ_BUFFER_SIZE];
+};
+
+static void list_remove(struct loop *l, struct connection *c) {
+        *(c->prev ? &c->prev->next : &l->oldest) = c->next;
+        *(c->next ? &c->next->prev : &l->newest) = c->prev;
+        c->prev = c->next = NULL;
+}
+
+static void list_append(struct loop *l, struct connection *c) {
+        c->prev = l->newest;
+        c->next = NULL;
+        *(l->newest ? &l->newest->next : &l->oldest) = c;
+        l->newest = c;
+}
+
+static int watch(struct loop *l, int op, int fd, uint32_t events, void *tag) {
+        struct epoll_event ev = { .events = events, .data.ptr = tag };
+
+        return epoll_ctl(l->epoll_fd, op, fd, &ev) < 0 ? -errno : 0;
+}
+
+static void set_listening(struct loop *l, bool on) {
+        struct server *s = l->server;
+
+        if (l->listening == on)
+                return;
+        for (size_t i = 0; i < s->listeners.n; i++)
+                if (on)
+                        watch(l, EPOLL_CTL_ADD, s->listeners.fds[i], EPOLLIN | EPOLLEXCLUSIVE, &l->listener_tags[i]);
+                else
+                        watch(l, EPOLL_CTL_DEL, s->listeners.fds[i], 0, NULL);
+        l->listening = on;
+}
+
+static void close_connection(struct loop *l, struct connection *c, enum connection_end why) {
+        connection_end(c, why);
+        list_remove(l, c);
+        server_release(l->server, &c->peer);
+        connection_done(c);
+        free(c);
+        /* A slot is free again: resume accepting unless stopping or backing off. */
+        if (!l->stopping && l->accept_resume_ms < 0 && server_has_room(l->server))
+                set_listening(l, true);
+}
+
+static int add_connection(struct loop *l, int fd, const struct peer *peer) {
+        struct connection *c = malloc(sizeof(*c));
+        int r;
+
+        if (!c)
+                return -ENOMEM;
+        r = fd_set_nonblocking(fd, true);
+        if (r >= 0)
+                r = watch(l, EPOLL_CTL_ADD, fd, EPOLLIN | EPOLLRDHUP, c);
+        if (r < 0) {
+                free(c);
+                return r;
+        }
+        connection_init(c, l->server, fd, peer, server_next_connection_id(l->server));
+        list_append(l, c);
+        return 0;
+}
+
+static void accept_connections(struct loop *l, int listen_fd) {
+        struct server *s = l->server;
+
+        for (int i = 0; i < ACCEPTS_PER_WAKE; i++) {
+                struct peer peer;
+                int fd, r;
+
+                if (!server_has_room(s)) {
+                        set_listening(l, false);
+                        return;
+                }
+                fd = server_accept_from(s, listen_fd, &peer);
+                if (fd == -EAGAIN)
+                        return;
+                if (fd < 0) {
+                        log_warning("Failed to accept a connection: %s; pausing accept for %d ms",
+                                    strerror(-fd), ACCEPT_BACKOFF_MS);
+                        l->accept_resume_ms = now_ms() + ACCEPT_BACKOFF_MS;
+                        set_listening(l, false);
+                        return;
+                }
+                r = add_connection(l, fd, &peer);
+                if (r < 0) {
+                        log_error("Failed to take on the connection from %s, closing it: %s", peer.name, strerror(-r));
+                        close(fd);
+                        server_release(s, &peer);
+                }
+        }
+}
+
+static void on_readable(struct loop *l, struct connection *c) {
+        ssize_t n = connection_receive(c, l->buffer, sizeof(l->buffer));
+
+        if (n > 0) {
+                list_remove(l, c);
+                list_append(l, c);
+        } else if (n == 0)
+                close_connection(l, c, CONNECTION_EOF);
+        else if (n == -EAGAIN)
+                framer_trim(&c->framer);
+        else {
+                errno = (int) -n;
+                close_connection(l, c, CONNECTION_FAILED);
+        }
+}
+
+static void begin_stopping(struct loop *l) {
+        l->stopping = true;
+        set_listening(l, false);
+        watch(l, EPOLL_CTL_DEL, l->server->stop_fd, 0, NULL);
+}
+
+/* Ends connections whose deadline passed; returns the wait until the next. */
+static int expire(struct loop *l) {
+        long long drain = l->stopping ? atomic_load(&l->server->drain_deadline) : -1;
+        int timeout = -1;
+
+        if (drain >= 0 && ms_until(drain) == 0)
+                while (l->oldest)
+                        close_connection(l, l->oldest, CONNECTION_DRAINED);
+        while (l->oldest && (timeout = connection_poll_timeout(l->oldest)) == 0)
+                close_connection(l, l->oldest, connection_deadline_reason(l->oldest));
+        if (l->accept_resume_ms >= 0) {
+                int backoff = ms_until(l->accept_resume_ms);
+                if (backoff == 0 && !l->stopping) {
+                        l->accept_resume_ms = -1;
+                        set_listening(l, server_has_room(l->server));
+                } else if (timeout < 0 || backoff < timeout)
+                        timeout = backoff;
+        }
+        return l->oldest || !l->stopping ? timeout : ms_until(drain);
+}
+
+static void *loop_run(void *arg) {
+        struct loop *l = arg;
+        struct epoll_event events[EVENTS_PER_WAIT];
+
+        for (;;) {
+                int timeout = expire(l), n;
+
+                if (l->stopping && !l->oldest)
+                        break;
+                n = epoll_wait(l->epoll_fd, events, EVENTS_PER_WAIT, timeout);
+                for (int i = 0; i < n; i++) {
+                        void *tag = events[i].data.ptr;
+
+                        if (tag == &l->stop_tag)
+                                begin_stopping(l);
+                        else if (tag >= (void *) l->listener_tags && tag < (void *) (l->listener_tags + LISTENERS_MAX)) {
+                                if (!l->stopping)
+                                        accept_connections(l, *(int *) tag);
+                        } else
+                                on_readable(l, tag);
+                }
+        }
+        return NULL;
+}
+
+static int loop_init(struct loop *l, struct server *s) {
+        int r;
+
+        l->server = s;
+        l->accept_resume_ms = -1;
+        l->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+        if (l->epoll_fd < 0)
+                return -errno;
+        for (size_t i = 0; i < s->listeners.n; i++)
+                l->listener_tags[i] = s->listeners.fds[i];
+        r = watch(l, EPOLL_CTL_ADD, s->stop_fd, EPOLLIN, &l->stop_tag);
+        if (r < 0)
+                return r;
+        set_listening(l, true);
+        return 0;
+}
+
+/* The main thread keeps the server's duties (reload, status, watchdog) and
+ * waits for the stop request. */
+static void wait_for_stop(struct server *s) {
+        while (!server_stopping(s)) {
+                struct pollfd pfd[2] = {
+                        { .fd = s->stop_fd, .events = POLLIN },
+                        { .fd = s->wake_fd, .events = POLLIN },
+                };
+                int timeout = server_housekeeping(s);
+
+                if (poll(pfd, 2, timeout) > 0 && pfd[1].revents) {
+                        uint64_t value;
+                        ssize_t n = read(s->wake_fd, &value, sizeof(value));
+                        (void) n;
+                }
+        }
+}
+
+static int run_epoll(struct server *s) {
+        int n = mode_worker_count(s), started = 0, r = 0;
+        struct loop *loops = calloc((size_t) n, sizeof(*loops));
+
+        if (!loops)
+                return -ENOMEM;
+        for (; started < n; started++) {
+                r = loop_init(&loops[started], s);
+                if (r >= 0)
+                        r = -pthread_create(&loops[started].thread, NULL, loop_run, &loops[started]);
+                if (r < 0) {
+                        log_error("Failed to start event loop %d: %s", started, strerror(-r));
+                        if (loops[started].epoll_fd > 0)
+                                close(loops[started].epoll_fd);
+                        break;
+                }
+        }
+        if (started > 0)
+                wait_for_stop(s);
+        else
+                server_request_stop(s);
+        server_begin_drain(s);
+        for (int i = 0; i < started; i++) {
+                pthread_join(loops[i].thread, NULL);
+                close(loops[i].epoll_fd);
+        }
+        free(loops);
+        return started > 0 ? 0 : r;
+}
+
+const struct mode_driver mode_epoll = { MODE_EPOLL, run_epoll };

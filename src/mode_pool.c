@@ -1,0 +1,126 @@
+/* `pool`: `workers` threads, created at start, take accepted connections from
+ * a queue guarded by a mutex and a condition variable. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "connection.h"
+#include "log.h"
+#include "mode.h"
+
+struct queued {
+        struct queued *next;
+        int fd;
+        struct peer peer;
+        uint64_t id;
+};
+
+struct pool {
+        struct server *server;
+        pthread_mutex_t lock;
+        pthread_cond_t queued;
+        struct queued *head, **tail;
+        bool closing;                   /* no more connections will be queued */
+};
+
+static struct queued *take(struct pool *p) {
+        struct queued *q;
+
+        pthread_mutex_lock(&p->lock);
+        while (!p->head && !p->closing)
+                pthread_cond_wait(&p->queued, &p->lock);
+        q = p->head;
+        if (q) {
+                p->head = q->next;
+                if (!p->head)
+                        p->tail = &p->head;
+        }
+        pthread_mutex_unlock(&p->lock);
+        return q;
+}
+
+static void *worker(void *arg) {
+        struct pool *p = arg;
+        struct queued *q;
+
+        while ((q = take(p))) {
+                connection_handle(p->server, q->fd, &q->peer, q->id);
+                server_release(p->server, &q->peer);
+                free(q);
+        }
+        return NULL;
+}
+
+static int enqueue(struct pool *p, int fd, const struct peer *peer) {
+        struct queued *q = malloc(sizeof(*q));
+
+        if (!q)
+                return -ENOMEM;
+        *q = (struct queued) { .fd = fd, .peer = *peer, .id = server_next_connection_id(p->server) };
+        pthread_mutex_lock(&p->lock);
+        *p->tail = q;
+        p->tail = &q->next;
+        pthread_cond_signal(&p->queued);
+        pthread_mutex_unlock(&p->lock);
+        return 0;
+}
+
+static int start_workers(struct pool *p, pthread_t *threads, int n) {
+        for (int i = 0; i < n; i++) {
+                int r = pthread_create(&threads[i], NULL, worker, p);
+                if (r != 0)
+                        return i > 0 ? i : -r;
+        }
+        return n;
+}
+
+static void stop_workers(struct pool *p, pthread_t *threads, int n) {
+        pthread_mutex_lock(&p->lock);
+        p->closing = true;
+        pthread_cond_broadcast(&p->queued);
+        pthread_mutex_unlock(&p->lock);
+        /* Queued connections are served too: each drains what it was sent. */
+        if (!server_wait_idle(p->server, atomic_load(&p->server->drain_deadline) + DRAIN_GRACE_MS)) {
+                log_warning("Connections still busy after the drain bound; exiting anyway");
+                return;
+        }
+        for (int i = 0; i < n; i++)
+                pthread_join(threads[i], NULL);
+}
+
+static int run_pool(struct server *s) {
+        struct pool p = { .server = s };
+        int want = mode_worker_count(s), started, fd, r;
+        pthread_t *threads = calloc((size_t) want, sizeof(*threads));
+        struct peer peer;
+
+        if (!threads)
+                return -ENOMEM;
+        p.tail = &p.head;
+        pthread_mutex_init(&p.lock, NULL);
+        pthread_cond_init(&p.queued, NULL);
+        started = start_workers(&p, threads, want);
+        if (started < 0) {
+                log_error("Failed to start worker threads: %s", strerror(-started));
+                free(threads);
+                return started;
+        }
+        if (started < want)
+                log_warning("Started only %d of %d worker threads", started, want);
+        while ((fd = server_accept(s, &peer)) >= 0) {
+                r = enqueue(&p, fd, &peer);
+                if (r < 0) {
+                        log_error("Failed to queue the connection from %s, closing it: %s", peer.name, strerror(-r));
+                        close(fd);
+                        server_release(s, &peer);
+                }
+        }
+        server_begin_drain(s);
+        stop_workers(&p, threads, started);
+        free(threads);
+        return fd == -ECANCELED ? 0 : fd;
+}
+
+const struct mode_driver mode_pool = { MODE_POOL, run_pool };

@@ -1,0 +1,26 @@
+/* Socket helpers. They never log: they return -errno and, where useful, a
+ * description the caller puts in its one log line. */
+#pragma once
+
+#include <stdbool.h>
+#include <netinet/in.h>
+#include <sys/types.h>
+
+struct peer {
+        int family;                     /* AF_INET, AF_INET6 or AF_UNIX */
+        char address[INET6_ADDRSTRLEN]; /* numeric; IPv4-mapped IPv6 shown as IPv4 */
+        unsigned port;
+        pid_t pid;                      /* AF_UNIX: from SO_PEERCRED */
+        uid_t uid;
+        gid_t gid;
+        char name[64];                  /* for log lines: "192.0.2.1:4711", "[::1]:4711", "pid 42" */
+};
+
+/* Describes the remote end of a connected socket. */
+int peer_from_socket(int fd, struct peer *peer);
+
+int fd_set_nonblocking(int fd, bool nonblocking);
+int fd_set_cloexec(int fd);
+
+/* Writes all of buffer unless the peer goes away; never raises SIGPIPE. */
+int send_all(int fd, const void *buffer, size_t size);
