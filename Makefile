@@ -15,6 +15,7 @@ SBINDIR    ?= $(PREFIX)/sbin
 MANDIR     ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
 UNITDIR    ?= $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null || echo /lib/systemd/system)
+CATALOGDIR ?= $(shell pkg-config --variable=catalogdir systemd 2>/dev/null || echo /usr/lib/systemd/catalog)
 
 BUILD      ?= build
 CC         ?= cc
@@ -46,7 +47,7 @@ IT_TESTS    = $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/it_*.c))
 BENCH_BINS  = $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/*.c))
 MANPAGES    = man/harkd.8 man/harkd.conf.5 man/hark.1
 UNITS       = systemd/harkd.service systemd/harkd.socket \
-              systemd/harkd@.service systemd/harkd-accept.socket
+              systemd/harkd-accept@.service systemd/harkd-accept.socket
 
 # Debian package names of what each target needs; installed by `make deps`
 # (as root, with apt-get) only when pkg-config or the command is missing.
@@ -119,25 +120,28 @@ bench: deps-bench
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
 	           $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
-	           $(DESTDIR)$(SYSCONFDIR)/hark $(DESTDIR)$(UNITDIR)
+	           $(DESTDIR)$(SYSCONFDIR)/hark $(DESTDIR)$(UNITDIR) $(DESTDIR)$(CATALOGDIR)
 	install -m 755 $(BUILD)/harkd $(DESTDIR)$(SBINDIR)/harkd
 	install -m 755 $(BUILD)/hark $(DESTDIR)$(BINDIR)/hark
 	install -m 644 man/hark.1 $(DESTDIR)$(MANDIR)/man1/hark.1
 	install -m 644 man/harkd.conf.5 $(DESTDIR)$(MANDIR)/man5/harkd.conf.5
 	install -m 644 man/harkd.8 $(DESTDIR)$(MANDIR)/man8/harkd.8
+	install -m 644 systemd/harkd.catalog $(DESTDIR)$(CATALOGDIR)/harkd.catalog
 	[ -e $(DESTDIR)$(SYSCONFDIR)/hark/harkd.conf ] || \
 	    install -m 644 conf/harkd.conf $(DESTDIR)$(SYSCONFDIR)/hark/harkd.conf
-	for u in $(wildcard $(UNITS)); do \
+	for u in $(UNITS); do \
 	    sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' $$u \
 	        > $(DESTDIR)$(UNITDIR)/$${u#systemd/}; \
 	    chmod 644 $(DESTDIR)$(UNITDIR)/$${u#systemd/}; \
 	done
+	@echo "Installed. Then: journalctl --update-catalog; systemctl daemon-reload;" \
+	      "systemctl enable --now harkd.socket"
 
 # The config file is the admin's: uninstall leaves it in place.
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/harkd $(DESTDIR)$(BINDIR)/hark \
 	      $(DESTDIR)$(MANDIR)/man1/hark.1 $(DESTDIR)$(MANDIR)/man5/harkd.conf.5 \
-	      $(DESTDIR)$(MANDIR)/man8/harkd.8
+	      $(DESTDIR)$(MANDIR)/man8/harkd.8 $(DESTDIR)$(CATALOGDIR)/harkd.catalog
 	for u in $(UNITS); do rm -f $(DESTDIR)$(UNITDIR)/$${u#systemd/}; done
 
 clean:

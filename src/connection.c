@@ -80,11 +80,12 @@ void connection_done(struct connection *c) {
         framer_done(&c->framer);
 }
 
-static void report_failure(struct connection *c, int error) {
-        atomic_fetch_add(&c->server->stats->failed, 1);
+static void report_failure(struct connection *c, int error, uint64_t messages) {
+        atomic_fetch_add(&c->server->stats->failed, messages);
         /* Once per connection: a missing journal would otherwise double every message. */
-        if (c->received - c->delivered > 1)
+        if (c->failure_logged)
                 return;
+        c->failure_logged = true;
         if (error == -ENOENT)
                 log_connection(c, LOG_ERR, EVENT_DELIVERY_FAILED,
                                "No journal at " JOURNAL_SOCKET_PATH ": messages from %s are not logged "
@@ -112,11 +113,9 @@ static void deliver(void *userdata, const struct framed_message *m) {
         c->received++;
         r = journal_send(iov, n);
         if (r < 0)
-                report_failure(c, r);
-        else {
-                c->delivered++;
-                atomic_fetch_add_explicit(&c->server->stats->messages, 1, memory_order_relaxed);
-        }
+                report_failure(c, r, 1);
+        else
+                c->unconfirmed++;
         if (m->truncated) {
                 atomic_fetch_add(&c->server->stats->truncated, 1);
                 log_connection(c, LOG_WARNING, EVENT_TRUNCATED,
@@ -124,6 +123,25 @@ static void deliver(void *userdata, const struct framed_message *m) {
                                "logged its first %zu bytes, discarded the rest of the line",
                                c->peer.name, c->settings.max_message_size, m->size);
         }
+}
+
+/* A send "succeeds" even without a journal (see journal_send()), so a batch
+ * counts as delivered only if the journal's socket is still there after it.
+ * Once per batch, not per message: the check is a path lookup. A journal that
+ * vanishes mid-batch makes the whole batch count as lost: undercounting is
+ * the price of never confirming a message that went nowhere. */
+static void confirm_sent(struct connection *c) {
+        uint64_t n = c->unconfirmed;
+
+        if (n == 0)
+                return;
+        c->unconfirmed = 0;
+        if (!journal_present()) {
+                report_failure(c, -ENOENT, n);
+                return;
+        }
+        c->delivered += n;
+        atomic_fetch_add_explicit(&c->server->stats->messages, n, memory_order_relaxed);
 }
 
 ssize_t connection_receive(struct connection *c, char *buffer, size_t size) {
@@ -135,6 +153,7 @@ ssize_t connection_receive(struct connection *c, char *buffer, size_t size) {
         if (n > 0) {
                 c->last_activity_ms = now_ms();
                 r = framer_feed(&c->framer, buffer, (size_t) n, deliver, c);
+                confirm_sent(c);
                 if (r < 0)
                         return r;
         }
@@ -158,6 +177,7 @@ void connection_end(struct connection *c, enum connection_end why) {
         if (why != CONNECTION_EOF && why != CONNECTION_FAILED && read_already_sent(c))
                 why = CONNECTION_EOF;
         framer_finish(&c->framer, deliver, c);
+        confirm_sent(c);
 
         switch (why) {
         case CONNECTION_EOF:

@@ -33,7 +33,9 @@ struct connection {
         struct connection_settings settings;
         uint64_t received;              /* messages framed */
         uint64_t delivered;             /* of those, handed to the journal */
+        uint64_t unconfirmed;           /* sent since the last journal_present() check */
         long long last_activity_ms;
+        bool failure_logged;
         /* The journal fields every message of this connection carries. */
         struct iovec fields[CONNECTION_FIELDS_MAX];
         size_t n_fields;

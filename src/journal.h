@@ -12,6 +12,7 @@
 bool journal_present(void);
 
 /* Writes one entry of "NAME=value" fields (values may hold any byte).
- * Returns 0 only when the entry was handed to journald; -ENOENT when there is
- * no journal (sd_journal_sendv() itself reports success then), else -errno. */
+ * Returns 0 when the entry went out, else -errno. Beware: sd_journal_sendv()
+ * also reports success when journald's socket does not exist and the entry
+ * went nowhere; only journal_present() afterwards tells. */
 int journal_send(const struct iovec *fields, size_t n_fields);

@@ -65,13 +65,21 @@ static void become_child(struct server *s) {
 
 static void spawn(struct server *s, struct children *c, int fd, const struct peer *peer) {
         uint64_t id = server_next_connection_id(s);
-        pid_t pid = fork();
+        sigset_t all, saved;
+        pid_t pid;
 
+        /* Until the child has counters of its own, a signal must not reach its
+         * handler: it would write to the parent's. */
+        sigfillset(&all);
+        sigprocmask(SIG_BLOCK, &all, &saved);
+        pid = fork();
         if (pid == 0) {
                 become_child(s);
+                sigprocmask(SIG_SETMASK, &saved, NULL);
                 connection_handle(s, fd, peer, id);
                 _exit(0);
         }
+        sigprocmask(SIG_SETMASK, &saved, NULL);
         close(fd);
         if (pid < 0 || remember(c, pid, peer) < 0) {
                 if (pid < 0)
