@@ -148,14 +148,18 @@ ssize_t connection_receive(struct connection *c, char *buffer, size_t size) {
         ssize_t n = recv(c->fd, buffer, size, MSG_DONTWAIT);
         int r;
 
-        if (n < 0)
-                return errno == EINTR || errno == EWOULDBLOCK ? -EAGAIN : -errno;
+        if (n < 0) {
+                if (errno == EINTR || errno == EWOULDBLOCK)
+                        return -EAGAIN;
+                c->error = -errno;
+                return c->error;
+        }
         if (n > 0) {
                 c->last_activity_ms = now_ms();
                 r = framer_feed(&c->framer, buffer, (size_t) n, deliver, c);
                 confirm_sent(c);
                 if (r < 0)
-                        return r;
+                        return c->error = r;
         }
         return n;
 }
@@ -200,8 +204,8 @@ void connection_end(struct connection *c, enum connection_end why) {
                 break;
         case CONNECTION_FAILED:
                 log_connection(c, LOG_NOTICE, EVENT_CONN_CLOSED,
-                               "Connection %" PRIu64 " from %s failed: %m; %" PRIu64 " messages logged",
-                               c->id, c->peer.name, c->delivered);
+                               "Connection %" PRIu64 " from %s failed: %s; %" PRIu64 " messages logged",
+                               c->id, c->peer.name, strerror(-c->error), c->delivered);
                 break;
         }
 }
@@ -242,10 +246,8 @@ void connection_serve(struct connection *c) {
                 }
                 if (n == 0)
                         return connection_end(c, CONNECTION_EOF);
-                if (n != -EAGAIN) {
-                        errno = (int) -n;
+                if (n != -EAGAIN)
                         return connection_end(c, CONNECTION_FAILED);
-                }
                 framer_trim(&c->framer);
                 /* After the stop request stop_fd stays readable: stop watching it. */
                 r = poll(pfd, server_stopping(c->server) ? 1 : 2, connection_poll_timeout(c));

@@ -36,6 +36,7 @@ struct connection {
         uint64_t unconfirmed;           /* sent since the last journal_present() check */
         long long last_activity_ms;
         bool failure_logged;
+        int error;                      /* -errno of a failed read, for the log */
         /* The journal fields every message of this connection carries. */
         struct iovec fields[CONNECTION_FIELDS_MAX];
         size_t n_fields;

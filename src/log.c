@@ -61,8 +61,10 @@ void log_event(int level, const char *message_id, const struct iovec *fields, si
         vsnprintf(message, sizeof(message), format, ap);
         va_end(ap);
 
-        /* A journal that went away must not silence harkd: fall back to stderr. */
-        if (!atomic_load(&to_journal) || to_journal_entry(level, message_id, fields, n_fields, message) < 0)
+        /* A journal that went away must not silence harkd: fall back to stderr.
+         * Checked before sending, as a send to a missing socket "succeeds". */
+        if (!atomic_load(&to_journal) || !journal_present() ||
+            to_journal_entry(level, message_id, fields, n_fields, message) < 0)
                 fprintf(stderr, "<%d>%s\n", level, message);
         errno = saved_errno;
 }

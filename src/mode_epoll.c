@@ -137,10 +137,8 @@ static void on_readable(struct loop *l, struct connection *c) {
                 close_connection(l, c, CONNECTION_EOF);
         else if (n == -EAGAIN)
                 framer_trim(&c->framer);
-        else {
-                errno = (int) -n;
+        else
                 close_connection(l, c, CONNECTION_FAILED);
-        }
 }
 
 static void begin_stopping(struct loop *l) {
