@@ -102,7 +102,7 @@ run: deps
 check: deps-test
 	@$(MAKE) --no-print-directory all unit-tests-bin it-tests-bin
 	@$(MAKE) --no-print-directory lint-man
-	BUILD=$(BUILD) tests/run-tests
+	BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/run-tests
 
 .PHONY: unit-tests-bin it-tests-bin
 unit-tests-bin: $(UNIT_TESTS)
