@@ -31,7 +31,8 @@ static const char usage_text[] =
         "  -h, --help             show this help and exit\n"
         "  -V, --version          show the version and exit\n\n"
         "Exit status: 0 all confirmed, 64 usage error, 69 cannot connect,\n"
-        "75 not all messages confirmed, 78 configuration error. See hark(1).\n";
+        "74 cannot read standard input, 75 not all messages confirmed,\n"
+        "78 configuration error. See hark(1).\n";
 
 static int parse_timeout(const char *s, double *out) {
         char *end;
@@ -77,7 +78,7 @@ int client_parse_args(int argc, char **argv, struct client_options *o, FILE *out
         *o = (struct client_options) { .config_path = HARK_DEFAULT_CONFIG, .timeout = CLIENT_DEFAULT_TIMEOUT };
         optind = 0;     /* a fresh scan on every call (tests call it more than once) */
         opterr = 0;
-        while ((c = getopt_long(argc, argv, "+H:p:c:t:hV", options, NULL)) != -1)
+        while ((c = getopt_long(argc, argv, "+:H:p:c:t:hV", options, NULL)) != -1)
                 switch (c) {
                 case 'H':
                         if (!*optarg)
@@ -252,17 +253,29 @@ static int send_bytes(struct sender *s, const char *data, size_t size) {
         return r;
 }
 
+/* read(2), not fread(): a slow producer's line goes out as soon as it is
+ * written, instead of waiting for a full buffer while harkd's idle timeout
+ * runs. */
 static int send_stream(struct sender *s, FILE *in) {
         char buffer[16384];
-        size_t n;
-        int r;
+        int fd = fileno(in);
 
-        while ((n = fread(buffer, 1, sizeof(buffer), in)) > 0) {
-                r = send_bytes(s, buffer, n);
+        for (;;) {
+                ssize_t n = read(fd, buffer, sizeof(buffer));
+                int r;
+
+                if (n == 0)
+                        break;
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -EIO;
+                }
+                r = send_bytes(s, buffer, (size_t) n);
                 if (r < 0)
                         return r;
         }
-        return ferror(in) ? -EIO : 0;
+        return 0;
 }
 
 static int send_all_messages(struct sender *s, const struct client_options *o, FILE *in) {
@@ -273,9 +286,12 @@ static int send_all_messages(struct sender *s, const struct client_options *o, F
         if (o->n_messages == 0)
                 return send_stream(s, in);
         for (int i = 0; i < o->n_messages && r >= 0; i++) {
-                if (strcmp(o->messages[i], "-") == 0)
+                if (strcmp(o->messages[i], "-") == 0) {
                         r = send_stream(s, in);
-                else {
+                        /* Input without a final newline must not run into the next message. */
+                        if (r >= 0 && i + 1 < o->n_messages && framer_in_line(&s->counter))
+                                r = send_bytes(s, "\n", 1);
+                } else {
                         r = send_bytes(s, o->messages[i], strlen(o->messages[i]));
                         if (r >= 0)
                                 r = send_bytes(s, "\n", 1);

@@ -195,7 +195,7 @@ void connection_end(struct connection *c, enum connection_end why) {
         case CONNECTION_TIMED_OUT:
                 log_connection(c, LOG_INFO, EVENT_CONN_TIMED_OUT,
                                "Connection %" PRIu64 " from %s timed out after %d ms idle: %" PRIu64 " messages logged",
-                               c->id, c->peer.name, atomic_load(&c->server->timeout_ms), c->delivered);
+                               c->id, c->peer.name, atomic_load(&c->server->stats->timeout_ms), c->delivered);
                 break;
         case CONNECTION_DRAINED:
                 log_connection(c, LOG_INFO, EVENT_CONN_CLOSED,
@@ -211,7 +211,7 @@ void connection_end(struct connection *c, enum connection_end why) {
 }
 
 int connection_poll_timeout(const struct connection *c) {
-        int timeout = atomic_load_explicit(&c->server->timeout_ms, memory_order_relaxed);
+        int timeout = atomic_load_explicit(&c->server->stats->timeout_ms, memory_order_relaxed);
         long long deadline = timeout > 0 ? c->last_activity_ms + timeout : -1;
 
         if (server_stopping(c->server)) {
@@ -251,7 +251,8 @@ void connection_serve(struct connection *c) {
                 framer_trim(&c->framer);
                 /* After the stop request stop_fd stays readable: stop watching it. */
                 r = poll(pfd, server_stopping(c->server) ? 1 : 2, connection_poll_timeout(c));
-                if (r == 0)
+                /* A reload may have moved the deadline while we waited. */
+                if (r == 0 && connection_poll_timeout(c) == 0)
                         break;
         }
         connection_end(c, connection_deadline_reason(c));

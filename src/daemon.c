@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "connection.h"
 #include "events.h"
@@ -57,6 +58,7 @@ static int serve_passed_connection(struct server *s) {
                 log_error("Failed to identify the peer of the passed connection: %s", strerror(-r));
                 return r;
         }
+        atomic_fetch_add(&s->stats->accepted, 1);
         connection_handle(s, fd, &peer, server_next_connection_id(s));
         return 0;
 }
@@ -64,11 +66,16 @@ static int serve_passed_connection(struct server *s) {
 static int serve(struct server *s) {
         const struct mode_driver *driver = mode_driver_for(s->config.concurrency);
 
+        if (s->listeners.connection_fd >= 0) {
+                log_event(LOG_INFO, EVENT_STARTED, NULL, 0,
+                          "harkd %s started for one connection passed by systemd, config %s",
+                          HARK_VERSION, s->config_path);
+                notify_ready();
+                return serve_passed_connection(s);
+        }
         log_event(LOG_INFO, EVENT_STARTED, NULL, 0, "harkd %s started: concurrency %s, config %s", HARK_VERSION,
                   concurrency_mode_name(s->config.concurrency), s->config_path);
         notify_ready();
-        if (s->listeners.connection_fd >= 0)
-                return serve_passed_connection(s);
         return driver->run(s);
 }
 
@@ -109,6 +116,13 @@ int daemon_main(const struct daemon_options *opts) {
         log_event(LOG_INFO, EVENT_STOPPED, NULL, 0, "harkd stopped: %llu messages logged, %llu connections",
                   server.stats ? (unsigned long long) atomic_load(&server.stats->messages) : 0ULL,
                   server.stats ? (unsigned long long) atomic_load(&server.stats->accepted) : 0ULL);
+        if (r == -EBUSY) {
+                /* Threads blocked in a journal write still use the server: end
+                 * the process under them. What they hold was never confirmed. */
+                log_warning("Connections still busy %d ms after the drain bound; exiting without them",
+                            DRAIN_GRACE_MS);
+                _exit(0);
+        }
         server_done(&server);
         return r < 0 ? 1 : 0;
 }

@@ -47,7 +47,13 @@ void framer_finish(struct framer *f, framer_emit_fn emit, void *userdata);
  * connection does not keep a max-size buffer. */
 void framer_trim(struct framer *f);
 
-/* Bytes of a partial line waiting for its end. */
+/* Bytes of a partial line held, waiting for its end. */
 static inline size_t framer_pending(const struct framer *f) {
         return f->length;
+}
+
+/* Whether bytes since the last '\n' are waiting for the line's end (also
+ * when they are the discarded tail of a truncated line). */
+static inline bool framer_in_line(const struct framer *f) {
+        return f->length > 0 || f->discarding;
 }

@@ -8,7 +8,10 @@
 struct mode_driver {
         enum concurrency_mode mode;
         /* Serves connections until a stop is requested, then drains them.
-         * Returns 0, or -errno when the mode could not run at all. */
+         * Returns 0; -EBUSY when connections were still busy (a journal write
+         * blocked) after the drain bound and its grace, so that the process
+         * must end without freeing what they use; or -errno when the mode
+         * could not run at all. */
         int (*run)(struct server *s);
 };
 

@@ -32,6 +32,7 @@ struct loop {
         bool listening;
         bool stopping;
         long long accept_resume_ms;     /* after EMFILE/ENFILE; -1 when not backing off */
+        long long accept_warned_ms;     /* at most one warning a second */
         struct connection *oldest, *newest;
         char buffer[READ_BUFFER_SIZE];
 };
@@ -112,8 +113,9 @@ static void accept_connections(struct loop *l, int listen_fd) {
                 if (fd == -EAGAIN)
                         return;
                 if (fd < 0) {
-                        log_warning("Failed to accept a connection: %s; pausing accept for %d ms",
-                                    strerror(-fd), ACCEPT_BACKOFF_MS);
+                        if (once_per(&l->accept_warned_ms, 1000))
+                                log_warning("Failed to accept a connection: %s; pausing accept for %d ms",
+                                            strerror(-fd), ACCEPT_BACKOFF_MS);
                         l->accept_resume_ms = now_ms() + ACCEPT_BACKOFF_MS;
                         set_listening(l, false);
                         return;
@@ -197,7 +199,7 @@ static int loop_init(struct loop *l, struct server *s) {
         int r;
 
         l->server = s;
-        l->accept_resume_ms = -1;
+        l->accept_resume_ms = l->accept_warned_ms = -1;
         l->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
         if (l->epoll_fd < 0)
                 return -errno;
@@ -251,7 +253,13 @@ static int run_epoll(struct server *s) {
                 server_request_stop(s);
         server_begin_drain(s);
         for (int i = 0; i < started; i++) {
-                pthread_join(loops[i].thread, NULL);
+                long long deadline = atomic_load(&s->drain_deadline) + DRAIN_GRACE_MS;
+                struct timespec until;
+
+                clock_gettime(CLOCK_REALTIME, &until);
+                until.tv_sec += ms_until(deadline) / 1000 + 1;
+                if (pthread_timedjoin_np(loops[i].thread, NULL, &until) != 0)
+                        return -EBUSY;
                 close(loops[i].epoll_fd);
         }
         free(loops);

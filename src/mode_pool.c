@@ -76,18 +76,18 @@ static int start_workers(struct pool *p, pthread_t *threads, int n) {
         return n;
 }
 
-static void stop_workers(struct pool *p, pthread_t *threads, int n) {
+/* Returns false when connections are still busy after the drain bound. */
+static bool stop_workers(struct pool *p, pthread_t *threads, int n) {
         pthread_mutex_lock(&p->lock);
         p->closing = true;
         pthread_cond_broadcast(&p->queued);
         pthread_mutex_unlock(&p->lock);
         /* Queued connections are served too: each drains what it was sent. */
-        if (!server_wait_idle(p->server, atomic_load(&p->server->drain_deadline) + DRAIN_GRACE_MS)) {
-                log_warning("Connections still busy after the drain bound; exiting anyway");
-                return;
-        }
+        if (!server_wait_idle(p->server, atomic_load(&p->server->drain_deadline) + DRAIN_GRACE_MS))
+                return false;
         for (int i = 0; i < n; i++)
                 pthread_join(threads[i], NULL);
+        return true;
 }
 
 static int run_pool(struct server *s) {
@@ -118,8 +118,11 @@ static int run_pool(struct server *s) {
                 }
         }
         server_begin_drain(s);
-        stop_workers(&p, threads, started);
+        if (!stop_workers(&p, threads, started))
+                return -EBUSY;
         free(threads);
+        pthread_cond_destroy(&p.queued);
+        pthread_mutex_destroy(&p.lock);
         return fd == -ECANCELED ? 0 : fd;
 }
 

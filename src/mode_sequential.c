@@ -1,19 +1,11 @@
-/* `sequential`: one connection at a time; the next waits in the kernel backlog. */
-#include <errno.h>
-
-#include "connection.h"
+/* `sequential`: one connection at a time; the next waits in the kernel
+ * backlog. The connection is served beside the main loop, not in it, so
+ * that reloads, the watchdog and a stop request are not held up by it. */
 #include "mode.h"
 
 static int run_sequential(struct server *s) {
-        struct peer peer;
-        int fd;
-
-        while ((fd = server_accept(s, &peer)) >= 0) {
-                connection_handle(s, fd, &peer, server_next_connection_id(s));
-                server_release(s, &peer);
-        }
-        server_begin_drain(s);
-        return fd == -ECANCELED ? 0 : fd;
+        s->mode_limit = 1;
+        return mode_thread.run(s);
 }
 
 const struct mode_driver mode_sequential = { MODE_SEQUENTIAL, run_sequential };

@@ -66,7 +66,7 @@ static int run_thread(struct server *s) {
         pthread_attr_destroy(&attr);
         server_begin_drain(s);
         if (!server_wait_idle(s, atomic_load(&s->drain_deadline) + DRAIN_GRACE_MS))
-                log_warning("Connections still busy after the drain bound; exiting anyway");
+                return -EBUSY;
         return fd == -ECANCELED ? 0 : fd;
 }
 

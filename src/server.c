@@ -42,7 +42,6 @@ int server_init(struct server *s, const char *config_path, struct hark_config *c
         s->config_path = config_path;
         s->config = *config;
         s->listeners = *listeners;
-        atomic_init(&s->timeout_ms, timeout_ms(config));
         s->stop_fd = s->wake_fd = -1;
         pthread_mutex_init(&s->lock, NULL);
         atomic_init(&s->drain_deadline, -1);
@@ -64,6 +63,7 @@ int server_init(struct server *s, const char *config_path, struct hark_config *c
         if (s->stop_fd < 0 || s->wake_fd < 0)
                 return -errno;
         atomic_init(&s->stats->next_connection_id, 1);
+        atomic_init(&s->stats->timeout_ms, timeout_ms(&s->config));
         return 0;
 }
 
@@ -191,6 +191,13 @@ out:
         return r;
 }
 
+/* Under lock. */
+static unsigned connection_limit(const struct server *s) {
+        unsigned limit = (unsigned) s->config.max_connections;
+
+        return s->mode_limit > 0 && s->mode_limit < limit ? s->mode_limit : limit;
+}
+
 void server_release(struct server *s, const struct peer *peer) {
         struct source **slot;
         bool woke = false;
@@ -204,7 +211,7 @@ void server_release(struct server *s, const struct peer *peer) {
         }
         s->active--;
         atomic_store(&s->stats->active, s->active);
-        if (s->accepting_paused && s->active < (unsigned) s->config.max_connections) {
+        if (s->accepting_paused && s->active < connection_limit(s)) {
                 s->accepting_paused = false;
                 woke = true;
         }
@@ -219,7 +226,7 @@ bool server_has_room(struct server *s) {
         bool room;
 
         pthread_mutex_lock(&s->lock);
-        room = s->active < (unsigned) s->config.max_connections;
+        room = s->active < connection_limit(s);
         s->accepting_paused = !room;
         pthread_mutex_unlock(&s->lock);
         return room;
@@ -227,10 +234,14 @@ bool server_has_room(struct server *s) {
 
 static void refuse(struct server *s, int fd, const struct peer *peer, unsigned open_from_source) {
         struct iovec fields[2];
-        char addr[80];
+        char source[96];
 
-        snprintf(addr, sizeof(addr), "REMOTE_ADDR=%s", peer->address);
-        fields[0] = (struct iovec) { addr, strlen(addr) };
+        /* For a unix peer the source is its user (see peer_from_socket()). */
+        if (peer->family == AF_UNIX)
+                snprintf(source, sizeof(source), "REMOTE_UID=%u", (unsigned) peer->uid);
+        else
+                snprintf(source, sizeof(source), "REMOTE_ADDR=%s", peer->address);
+        fields[0] = (struct iovec) { source, strlen(source) };
         fields[1] = (struct iovec) { (char *) "HARK_REFUSED=per-source", 23 };
         atomic_fetch_add(&s->stats->refused, 1);
         log_event(LOG_WARNING, EVENT_CONN_REFUSED, fields, 2,
@@ -300,7 +311,7 @@ static void reload(struct server *s) {
         next.workers = s->config.workers;
         hark_config_done(&s->config);
         s->config = next;
-        atomic_store(&s->timeout_ms, timeout_ms(&next));
+        atomic_store(&s->stats->timeout_ms, timeout_ms(&next));
         pthread_mutex_unlock(&s->lock);
 
         log_setup(s->config.log_target);
@@ -379,11 +390,9 @@ int server_accept(struct server *s, struct peer *peer) {
                         if (r == -EAGAIN)
                                 continue;
                         s->accept_resume_ms = now_ms() + ACCEPT_BACKOFF_MS;
-                        if (s->accept_warned_ms < 0 || now_ms() - s->accept_warned_ms >= 1000) {
-                                s->accept_warned_ms = now_ms();
+                        if (once_per(&s->accept_warned_ms, 1000))
                                 log_warning("Failed to accept a connection: %s; pausing accept for %d ms",
                                             strerror(-r), ACCEPT_BACKOFF_MS);
-                        }
                         break;
                 }
         }

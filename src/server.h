@@ -15,8 +15,10 @@
  * they have already sent, logs it and closes them. */
 #define DRAIN_TIMEOUT_MS 5000
 
-/* Counters; in shared memory so that `fork` children count too. */
+/* Counters, in shared memory so that `fork` children count too; and, for the
+ * same reason, the idle timeout, which a reload changes for open connections. */
 struct server_stats {
+        atomic_int timeout_ms;          /* 0 = never */
         atomic_ullong accepted;
         atomic_ullong refused;
         atomic_ullong messages;         /* delivered to the journal */
@@ -28,7 +30,7 @@ struct server_stats {
 
 /* The settings a connection lives by, copied when it opens so that a reload
  * never changes them under its feet. The idle timeout is the exception: a
- * reload applies it to open connections too (see server.timeout_ms). */
+ * reload applies it to open connections too (see server_stats.timeout_ms). */
 struct connection_settings {
         int priority;
         size_t max_message_size;
@@ -47,9 +49,9 @@ struct server {
         atomic_bool stopping;
         atomic_llong drain_deadline;    /* now_ms() value */
         atomic_bool reload_requested;
-        atomic_int timeout_ms;          /* idle timeout of every connection; 0 = never */
         struct server_stats *stats;
         unsigned active;                /* open connections, under lock */
+        unsigned mode_limit;            /* a driver's own cap below max_connections; 0 = none */
         bool accepting_paused;          /* under lock: at max_connections */
         struct source **sources;        /* open connections per source, under lock */
         long long accept_resume_ms;     /* server_accept(): after EMFILE, wait until then */

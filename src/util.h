@@ -1,6 +1,7 @@
 /* Small helpers shared by every module. */
 #pragma once
 
+#include <stdbool.h>
 #include <time.h>
 
 #define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
@@ -22,4 +23,15 @@ static inline int ms_until(long long deadline) {
                 return -1;
         left = deadline - now_ms();
         return left <= 0 ? 0 : left > 0x7fffffff ? 0x7fffffff : (int) left;
+}
+
+/* Rate limit for repeated warnings: true at most once per interval_ms, and
+ * then *last (initially -1) remembers when. */
+static inline bool once_per(long long *last, long long interval_ms) {
+        long long now = now_ms();
+
+        if (*last >= 0 && now - *last < interval_ms)
+                return false;
+        *last = now;
+        return true;
 }
