@@ -110,6 +110,8 @@ int client_parse_args(int argc, char **argv, struct client_options *o, FILE *out
                 case ':':
                         return usage_error(err, "option '%s' needs a value", argv[optind - 1]);
                 default:
+                        if (optopt)
+                                return usage_error(err, "unknown option '-%s'", (const char[]) { (char) optopt, 0 });
                         return usage_error(err, "unknown option '%s'", argv[optind - 1]);
                 }
         o->messages = argv + optind;

@@ -3,6 +3,7 @@
 #include "config.h"
 #include "util.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <libconfig.h>
 #include <libgen.h>
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 
 enum key_type {
@@ -36,6 +38,8 @@ struct config_key {
 
 /* A timeout is kept in milliseconds in an int by the drivers. */
 #define SECONDS_MAX (INT_MAX / 1000)
+/* A config file is a few dozen lines; refuse what cannot be one. */
+#define CONFIG_FILE_MAX (1024 * 1024)
 /* journald refuses larger fields; keep well below. */
 #define MESSAGE_SIZE_MAX (64 * 1024 * 1024)
 
@@ -200,7 +204,7 @@ static int parse_string(const config_setting_t *s, const struct config_key *k, c
         if (strlen(v) > (size_t) k->max)
                 return fail(error, o, "longer than %lld bytes", k->max);
         for (const char *p = v; *p; p++)
-                if ((unsigned char) *p < ' ')
+                if ((unsigned char) *p < ' ' || *p == 0x7f)
                         return fail(error, o, "must not contain control characters");
         *out = strdup(v);
         return *out ? 0 : -ENOMEM;
@@ -231,7 +235,7 @@ static int parse_seconds(const config_setting_t *s, const struct config_key *k, 
         else
                 return fail(error, o, "expected a number of seconds, got %s", type_name(type));
         if (!isfinite(v) || v < (double) k->min || v > (double) k->max)
-                return fail(error, o, "%g is out of range (%lld-%lld seconds)", v, k->min, k->max);
+                return fail(error, o, "%.15g is out of range (%lld-%lld seconds)", v, k->min, k->max);
         *out = v;
         return 0;
 }
@@ -365,22 +369,116 @@ static void set_include_dir(config_t *cf, const char *path) {
         }
 }
 
-int hark_config_load(struct hark_config *config, const char *path, char error[CONFIG_ERROR_MAX]) {
-        config_t cf;
+/* Reads the whole file; a directory or a huge file is refused here, as
+ * libconfig's scanner would exit() the process on the former. */
+static int read_text(const char *path, char **text, char error[CONFIG_ERROR_MAX]) {
+        struct stat st;
+        size_t size = 0;
+        char *buffer = NULL;
         FILE *f;
-        int r;
+        int r = 0;
 
         f = fopen(path, "re");
-        if (!f) {
+        if (!f)
                 r = -errno;
+        else if (fstat(fileno(f), &st) < 0)
+                r = -errno;
+        else if (S_ISDIR(st.st_mode))
+                r = -EISDIR;
+        else if (st.st_size > CONFIG_FILE_MAX)
+                r = -EFBIG;
+        else if (!(buffer = malloc((size_t) st.st_size + 1)))
+                r = -ENOMEM;
+        else {
+                size = fread(buffer, 1, (size_t) st.st_size, f);
+                if (ferror(f))
+                        r = -EIO;
+                buffer[size] = 0;
+        }
+        if (f)
+                fclose(f);
+        if (r < 0) {
+                free(buffer);
                 snprintf(error, CONFIG_ERROR_MAX, "%s: %s", path, strerror(-r));
                 return r;
         }
-        config_init(&cf);
-        set_include_dir(&cf, path);
-        r = load(config, &cf, config_read(&cf, f), path, error);
-        config_destroy(&cf);
-        fclose(f);
+        *text = buffer;
+        return 0;
+}
+
+static const char *skip_comment_or_string(const char *p, int *line) {
+        if (*p == '#' || (p[0] == '/' && p[1] == '/'))
+                return p + strcspn(p, "\n");
+        if (p[0] == '/' && p[1] == '*') {
+                for (p += 2; *p && !(p[0] == '*' && p[1] == '/'); p++)
+                        *line += *p == '\n';
+                return *p ? p + 2 : p;
+        }
+        if (*p == '"') {
+                for (p++; *p && *p != '"'; p++) {
+                        if (*p == '\\' && p[1])
+                                p++;
+                        *line += *p == '\n';
+                }
+                return *p ? p + 1 : p;
+        }
+        return NULL;
+}
+
+/* libconfig 1.5 reads a plain integer with atoi(): a literal beyond 32 bits
+ * wraps round without a word (port = 4294967297 would be port 1). Find such
+ * literals in the text first. Included files are not scanned. */
+static int check_integer_literals(const char *text, const char *name, char error[CONFIG_ERROR_MAX]) {
+        const char *key = "", *p = text;
+        int key_len = 0, line = 1;
+
+        while (*p) {
+                const char *next = skip_comment_or_string(p, &line);
+                char *end;
+
+                if (next) {
+                        p = next;
+                } else if (isalpha((unsigned char) *p) || *p == '*') {
+                        for (key = p; isalnum((unsigned char) *p) || strchr("-_*", *p); p++)
+                                ;
+                        key_len = (int) (p - key);
+                } else if (isdigit((unsigned char) *p) || (strchr("+-", *p) && isdigit((unsigned char) p[1]))) {
+                        long long v;
+
+                        errno = 0;
+                        v = strtoll(p, &end, 0);
+                        if (strchr(".eE", *end))
+                                strtod(p, &end);        /* a float: any size will do */
+                        else if (*end == 'L')
+                                end++;                  /* a 64-bit literal */
+                        else if (errno == ERANGE || v > INT_MAX || v < INT_MIN) {
+                                snprintf(error, CONFIG_ERROR_MAX, "%s:%d: %.*s: %.*s does not fit in a 32-bit integer",
+                                         name, line, key_len, key, (int) (end - p), p);
+                                return -EINVAL;
+                        }
+                        p = end;
+                } else
+                        line += *p++ == '\n';
+        }
+        return 0;
+}
+
+int hark_config_load(struct hark_config *config, const char *path, char error[CONFIG_ERROR_MAX]) {
+        config_t cf;
+        char *text;
+        int r;
+
+        r = read_text(path, &text, error);
+        if (r < 0)
+                return r;
+        r = check_integer_literals(text, path, error);
+        if (r >= 0) {
+                config_init(&cf);
+                set_include_dir(&cf, path);
+                r = load(config, &cf, config_read_string(&cf, text), path, error);
+                config_destroy(&cf);
+        }
+        free(text);
         return r;
 }
 
@@ -389,6 +487,9 @@ int hark_config_load_string(struct hark_config *config, const char *text, const 
         config_t cf;
         int r;
 
+        r = check_integer_literals(text, name, error);
+        if (r < 0)
+                return r;
         config_init(&cf);
         r = load(config, &cf, config_read_string(&cf, text), name, error);
         config_destroy(&cf);

@@ -18,8 +18,12 @@ void framer_done(struct framer *f) {
 }
 
 void framer_trim(struct framer *f) {
-        if (f->length == 0 && f->capacity > FRAMER_KEEP_CAPACITY)
-                framer_done(f);
+        /* Only the buffer goes: a truncated line's tail may still be on its way. */
+        if (f->length == 0 && f->capacity > FRAMER_KEEP_CAPACITY) {
+                free(f->buffer);
+                f->buffer = NULL;
+                f->capacity = 0;
+        }
 }
 
 static char *line(const struct framer *f) {
@@ -47,10 +51,12 @@ static int reserve(struct framer *f, size_t want) {
 }
 
 static void emit_line(struct framer *f, size_t size, bool truncated, framer_emit_fn emit, void *userdata) {
-        struct framed_message m = { .data = line(f), .size = size, .truncated = truncated };
+        struct framed_message m;
 
-        if (size > 0)
-                emit(userdata, &m);
+        if (size == 0)
+                return;
+        m = (struct framed_message) { .data = line(f), .size = size, .truncated = truncated };
+        emit(userdata, &m);
 }
 
 /* The line in the buffer ended with '\n'. */

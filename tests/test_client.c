@@ -1,0 +1,479 @@
+/* Unit tests of the client's command line and target (src/client.c):
+ * client_parse_args() and client_resolve_target(). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "client.h"
+#include "util.h"
+
+#define MAX_ARGS 16
+
+/* A command line to parse and where its output goes. */
+struct fixture {
+        struct client_options options;
+        char *argv[MAX_ARGS + 2];
+        FILE *out, *err;
+        char *out_text, *err_text;
+        size_t out_size, err_size;
+        char dir[64];                   /* a private temp dir, or "" */
+        char path[PATH_MAX];            /* scratch for path_in() */
+};
+
+static void close_streams(struct fixture *x) {
+        if (x->out)
+                fclose(x->out);
+        if (x->err)
+                fclose(x->err);
+        free(x->out_text);
+        free(x->err_text);
+        x->out = x->err = NULL;
+        x->out_text = x->err_text = NULL;
+}
+
+/* Fresh, empty out and err. */
+static int open_streams(struct fixture *x) {
+        close_streams(x);
+        x->out = open_memstream(&x->out_text, &x->out_size);
+        x->err = open_memstream(&x->err_text, &x->err_size);
+        return x->out && x->err ? 0 : -1;
+}
+
+static int fixture_setup(void **state) {
+        struct fixture *x = calloc(1, sizeof(*x));
+
+        if (!x)
+                return -1;
+        *state = x;
+        return open_streams(x);
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+        (void) st;
+        (void) flag;
+        (void) ftw;
+        return remove(path);
+}
+
+static void free_argv(struct fixture *x) {
+        for (size_t i = 0; x->argv[i]; i++) {
+                free(x->argv[i]);
+                x->argv[i] = NULL;
+        }
+}
+
+static int fixture_teardown(void **state) {
+        struct fixture *x = *state;
+        int r = 0;
+
+        if (x->dir[0])
+                r = nftw(x->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+        free_argv(x);
+        close_streams(x);
+        free(x);
+        return r;
+}
+
+static int files_setup(void **state) {
+        struct fixture *x;
+
+        if (fixture_setup(state) < 0)
+                return -1;
+        x = *state;
+        snprintf(x->dir, sizeof(x->dir), "/tmp/test_client.XXXXXX");
+        if (!mkdtemp(x->dir)) {
+                x->dir[0] = 0;
+                return -1;
+        }
+        return 0;
+}
+
+/* What was written to out and err so far. */
+static const char *out_text(struct fixture *x) {
+        fflush(x->out);
+        return x->out_text;
+}
+
+static const char *err_text(struct fixture *x) {
+        fflush(x->err);
+        return x->err_text;
+}
+
+/* Parses "hark" followed by args (NULL-terminated). The strings are copies
+ * owned by the fixture, so that the options may point into them. */
+static int parse(struct fixture *x, const char *const *args) {
+        int argc = 0;
+
+        free_argv(x);
+        x->argv[argc++] = strdup("hark");
+        for (; args[argc - 1]; argc++) {
+                assert_true(argc <= MAX_ARGS);
+                x->argv[argc] = strdup(args[argc - 1]);
+        }
+        x->argv[argc] = NULL;
+        return client_parse_args(argc, x->argv, &x->options, x->out, x->err);
+}
+
+#define ARGS(...) ((const char *const[]) { __VA_ARGS__, NULL })
+#define NO_ARGS ((const char *const[]) { NULL })
+
+static void check_string(const char *context, const char *what, const char *got, const char *want) {
+        if (got == want || (got && want && strcmp(got, want) == 0))
+                return;
+        fail_msg("%s: %s is %s%s%s, expected %s%s%s", context, what, got ? "\"" : "", got ? got : "NULL",
+                 got ? "\"" : "", want ? "\"" : "", want ? want : "NULL", want ? "\"" : "");
+}
+
+/* ------------------------------------------------------------------------ */
+/* Command lines that parse: the options they give. */
+
+struct accepted_case {
+        const char *name;
+        const char *const *args;
+        const char *host, *port;
+        const char *config_path;        /* NULL: HARK_DEFAULT_CONFIG */
+        bool config_given;
+        double timeout;                 /* 0: CLIENT_DEFAULT_TIMEOUT */
+        bool ping;
+        const char *messages[5];        /* NULL-terminated */
+};
+
+static const struct accepted_case accepted_cases[] = {
+        { "no arguments", NO_ARGS, .messages = { NULL } },
+        { "-H", ARGS("-H", "example.org"), .host = "example.org" },
+        { "--host", ARGS("--host", "::1"), .host = "::1" },
+        { "--host=", ARGS("--host=192.0.2.1"), .host = "192.0.2.1" },
+        { "-H attached", ARGS("-Hlocalhost"), .host = "localhost" },
+        { "-p lowest", ARGS("-p", "1"), .port = "1" },
+        { "-p highest", ARGS("-p", "65535"), .port = "65535" },
+        { "--port", ARGS("--port", "10001"), .port = "10001" },
+        { "--port=", ARGS("--port=8080"), .port = "8080" },
+        { "-c", ARGS("-c", "/tmp/other.conf"), .config_path = "/tmp/other.conf", .config_given = true },
+        { "--config", ARGS("--config", "rel.conf"), .config_path = "rel.conf", .config_given = true },
+        { "-t fraction", ARGS("-t", "0.5"), .timeout = 0.5 },
+        { "--timeout integer", ARGS("--timeout", "3"), .timeout = 3.0 },
+        { "-t a day", ARGS("-t", "86400"), .timeout = 86400.0 },
+        { "--ping", ARGS("--ping"), .ping = true },
+        { "messages in order", ARGS("one", "two", "three"), .messages = { "one", "two", "three" } },
+        { "\"-\" is a message: stdin", ARGS("-"), .messages = { "-" } },
+        { "\"-\" among messages", ARGS("a", "-", "b"), .messages = { "a", "-", "b" } },
+        { "-- then an option-like message", ARGS("--", "-x"), .messages = { "-x" } },
+        { "-- then --", ARGS("-p", "2", "--", "--", "-p"), .port = "2", .messages = { "--", "-p" } },
+        { "options end at the first message", ARGS("hello", "-p", "1"),
+          .messages = { "hello", "-p", "1" } },
+        { "an empty message", ARGS(""), .messages = { "" } },
+        { "everything", ARGS("-H", "h", "--port=2", "-c", "c.conf", "-t", "1.5", "m1", "-"),
+          .host = "h", .port = "2", .config_path = "c.conf", .config_given = true, .timeout = 1.5,
+          .messages = { "m1", "-" } },
+};
+
+static void check_accepted(struct fixture *x, const struct accepted_case *c) {
+        const struct client_options *o = &x->options;
+        const char *config_path = c->config_path ? c->config_path : HARK_DEFAULT_CONFIG;
+        double timeout = c->timeout ? c->timeout : CLIENT_DEFAULT_TIMEOUT;
+        int status = parse(x, c->args), n = 0;
+
+        if (status != CLIENT_CONTINUE)
+                fail_msg("%s: status %d, err '%s'", c->name, status, err_text(x) ? err_text(x) : "");
+        check_string(c->name, "host", o->host, c->host);
+        check_string(c->name, "port", o->port, c->port);
+        check_string(c->name, "config_path", o->config_path, config_path);
+        if (o->config_given != c->config_given || o->ping != c->ping || o->timeout != timeout)
+                fail_msg("%s: config_given %d ping %d timeout %g, expected %d %d %g", c->name, o->config_given,
+                         o->ping, o->timeout, c->config_given, c->ping, timeout);
+        while (n < (int) ELEMENTSOF(c->messages) && c->messages[n])
+                n++;
+        if (o->n_messages != n)
+                fail_msg("%s: %d messages, expected %d", c->name, o->n_messages, n);
+        for (int i = 0; i < n; i++)
+                check_string(c->name, "message", o->messages[i], c->messages[i]);
+        check_string(c->name, "output", out_text(x), "");
+        check_string(c->name, "errors", err_text(x), "");
+}
+
+static void command_lines_that_parse(void **state) {
+        for (size_t i = 0; i < ELEMENTSOF(accepted_cases); i++)
+                check_accepted(*state, &accepted_cases[i]);
+}
+
+static void defaults_without_arguments(void **state) {
+        struct fixture *x = *state;
+
+        assert_int_equal(parse(x, NO_ARGS), CLIENT_CONTINUE);
+        assert_null(x->options.host);
+        assert_null(x->options.port);
+        assert_string_equal(x->options.config_path, HARK_DEFAULT_CONFIG);
+        assert_false(x->options.config_given);
+        assert_true(x->options.timeout == 10.0);
+        assert_false(x->options.ping);
+        assert_int_equal(x->options.n_messages, 0);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Usage errors: status 64 and one exact message on err, nothing on out. */
+
+struct usage_case {
+        const char *const *args;
+        const char *error;
+};
+
+#define TRY "\nTry 'hark --help'.\n"
+
+static const struct usage_case usage_cases[] = {
+        { ARGS("-p", "0"), "hark: invalid port '0' (1-65535)" TRY },
+        { ARGS("-p", "65536"), "hark: invalid port '65536' (1-65535)" TRY },
+        { ARGS("-p", "abc"), "hark: invalid port 'abc' (1-65535)" TRY },
+        { ARGS("-p", "-1"), "hark: invalid port '-1' (1-65535)" TRY },
+        { ARGS("-p", "80x"), "hark: invalid port '80x' (1-65535)" TRY },
+        { ARGS("-p", ""), "hark: invalid port '' (1-65535)" TRY },
+        { ARGS("--port=99999999999999999999"), "hark: invalid port '99999999999999999999' (1-65535)" TRY },
+        { ARGS("-t", "0"), "hark: invalid timeout '0' (seconds, > 0)" TRY },
+        { ARGS("-t", "-1"), "hark: invalid timeout '-1' (seconds, > 0)" TRY },
+        { ARGS("-t", "-0.5"), "hark: invalid timeout '-0.5' (seconds, > 0)" TRY },
+        { ARGS("-t", "abc"), "hark: invalid timeout 'abc' (seconds, > 0)" TRY },
+        { ARGS("-t", "1.5s"), "hark: invalid timeout '1.5s' (seconds, > 0)" TRY },
+        { ARGS("-t", ""), "hark: invalid timeout '' (seconds, > 0)" TRY },
+        { ARGS("-t", "nan"), "hark: invalid timeout 'nan' (seconds, > 0)" TRY },
+        { ARGS("-t", "inf"), "hark: invalid timeout 'inf' (seconds, > 0)" TRY },
+        { ARGS("--timeout", "86401"), "hark: invalid timeout '86401' (seconds, > 0)" TRY },
+        { ARGS("-H", ""), "hark: empty host" TRY },
+        { ARGS("--ping", "hello"), "hark: --ping takes no messages" TRY },
+        { ARGS("--ping", "-"), "hark: --ping takes no messages" TRY },
+        { ARGS("--bogus"), "hark: unknown option '--bogus'" TRY },
+        { ARGS("-x"), "hark: unknown option '-x'" TRY },
+        { ARGS("-P"), "hark: unknown option '-P'" TRY },
+        { ARGS("-H", "h", "-x", "message"), "hark: unknown option '-x'" TRY },
+};
+
+/* Which option lacks its value, named as it was written. */
+static const struct usage_case missing_value_cases[] = {
+        { ARGS("-p"), "hark: option '-p' needs a value" TRY },
+        { ARGS("-H"), "hark: option '-H' needs a value" TRY },
+        { ARGS("-c"), "hark: option '-c' needs a value" TRY },
+        { ARGS("-H", "h", "-t"), "hark: option '-t' needs a value" TRY },
+        { ARGS("--port"), "hark: option '--port' needs a value" TRY },
+        { ARGS("--timeout"), "hark: option '--timeout' needs a value" TRY },
+};
+
+/* An unknown letter inside a group of short options is named itself. */
+static const struct usage_case unknown_in_group_cases[] = {
+        { ARGS("-xV"), "hark: unknown option '-x'" TRY },
+        { ARGS("-p", "1", "-xh"), "hark: unknown option '-x'" TRY },
+};
+
+static void check_usage_errors(struct fixture *x, const struct usage_case *cases, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                int status;
+
+                assert_int_equal(open_streams(x), 0);
+                status = parse(x, cases[i].args);
+                if (status != EX_USAGE)
+                        fail_msg("%s: status %d, expected %d (EX_USAGE)", cases[i].error, status, EX_USAGE);
+                check_string(cases[i].args[0], "the error", err_text(x), cases[i].error);
+                check_string(cases[i].args[0], "the output", out_text(x), "");
+        }
+}
+
+static void bad_values_and_options_are_usage_errors(void **state) {
+        check_usage_errors(*state, usage_cases, ELEMENTSOF(usage_cases));
+}
+
+static void an_option_without_its_value_is_named(void **state) {
+        check_usage_errors(*state, missing_value_cases, ELEMENTSOF(missing_value_cases));
+}
+
+static void an_unknown_option_in_a_group_is_named(void **state) {
+        check_usage_errors(*state, unknown_in_group_cases, ELEMENTSOF(unknown_in_group_cases));
+}
+
+/* ------------------------------------------------------------------------ */
+/* --help and --version end the program with 0. */
+
+static void help_prints_usage_on_out(void **state) {
+        const char *const *const lines[] = { ARGS("--help"), ARGS("-h"), ARGS("-p", "1", "-h", "msg") };
+        struct fixture *x = *state;
+
+        for (size_t i = 0; i < ELEMENTSOF(lines); i++) {
+                assert_int_equal(open_streams(x), 0);
+                assert_int_equal(parse(x, lines[i]), EX_OK);
+                assert_true(strncmp(out_text(x), "Usage: hark ", strlen("Usage: hark ")) == 0);
+                assert_non_null(strstr(out_text(x), HARK_DEFAULT_CONFIG));
+                assert_string_equal(err_text(x), "");
+        }
+}
+
+static void version_prints_the_version_on_out(void **state) {
+        const char *const *const lines[] = { ARGS("--version"), ARGS("-V") };
+        struct fixture *x = *state;
+
+        for (size_t i = 0; i < ELEMENTSOF(lines); i++) {
+                assert_int_equal(open_streams(x), 0);
+                assert_int_equal(parse(x, lines[i]), EX_OK);
+                fflush(x->out);
+                assert_int_equal(x->out_size, strlen("hark " HARK_VERSION "\n"));
+                assert_string_equal(out_text(x), "hark " HARK_VERSION "\n");
+                assert_string_equal(err_text(x), "");
+        }
+}
+
+/* getopt keeps state between calls: each parse must start afresh, also after
+ * one that stopped inside a group of short options. */
+static void each_parse_starts_afresh(void **state) {
+        struct fixture *x = *state;
+
+        assert_int_equal(parse(x, ARGS("-H", "first", "-t", "2", "message")), CLIENT_CONTINUE);
+        assert_int_equal(parse(x, ARGS("-Vx")), EX_OK);
+        assert_int_equal(parse(x, ARGS("-p")), EX_USAGE);
+        assert_int_equal(parse(x, ARGS("-p", "3", "only")), CLIENT_CONTINUE);
+        assert_null(x->options.host);
+        assert_string_equal(x->options.port, "3");
+        assert_true(x->options.timeout == CLIENT_DEFAULT_TIMEOUT);
+        assert_int_equal(x->options.n_messages, 1);
+        assert_string_equal(x->options.messages[0], "only");
+}
+
+/* ------------------------------------------------------------------------ */
+/* client_resolve_target(): host and port from the command line, the config,
+ * or the built-in defaults. */
+
+static const char *path_in(struct fixture *x, const char *name) {
+        snprintf(x->path, sizeof(x->path), "%s/%s", x->dir, name);
+        return x->path;
+}
+
+static const char *write_config(struct fixture *x, const char *text) {
+        const char *path = path_in(x, "harkd.conf");
+        FILE *f = fopen(path, "we");
+
+        assert_non_null(f);
+        assert_true(fputs(text, f) >= 0);
+        assert_int_equal(fclose(f), 0);
+        return path;
+}
+
+/* Options as a command line without -H and -p leaves them. */
+static void use_config(struct fixture *x, const char *path, bool given) {
+        assert_int_equal(parse(x, NO_ARGS), CLIENT_CONTINUE);
+        x->options.config_path = path;
+        x->options.config_given = given;
+}
+
+static void with_host_and_port_given_no_config_is_read(void **state) {
+        struct fixture *x = *state;
+
+        assert_int_equal(parse(x, ARGS("-H", "192.0.2.1", "-p", "7", "-c", path_in(x, "missing.conf"))),
+                         CLIENT_CONTINUE);
+        assert_int_equal(client_resolve_target(&x->options, x->err), 0);
+        assert_string_equal(x->options.host, "192.0.2.1");
+        assert_string_equal(x->options.port, "7");
+        assert_string_equal(err_text(x), "");
+}
+
+struct target_case {
+        const char *config;             /* the file's text */
+        const char *host_arg, *port_arg; /* as if given with -H, -p; or NULL */
+        const char *host, *port;        /* the result */
+};
+
+static const struct target_case target_cases[] = {
+        { "host = \"192.0.2.7\";\nport = 4242;\n", NULL, NULL, "192.0.2.7", "4242" },
+        { "host = \"harkd.example.org\";\n", NULL, NULL, "harkd.example.org", "10001" },
+        { "port = 2000;\n", NULL, NULL, "127.0.0.1", "2000" },
+        { "", NULL, NULL, "127.0.0.1", "10001" },
+        { "host = \"0.0.0.0\";\nport = 3000;\n", NULL, NULL, "127.0.0.1", "3000" },
+        { "host = \"::\";\nport = 3001;\n", NULL, NULL, "::1", "3001" },
+        { "host = \"::1\";\n", NULL, NULL, "::1", "10001" },
+        { "host = \"192.0.2.7\";\nport = 4242;\n", "cli-host", NULL, "cli-host", "4242" },
+        { "host = \"192.0.2.7\";\nport = 4242;\n", NULL, "99", "192.0.2.7", "99" },
+};
+
+static void host_and_port_come_from_the_config(void **state) {
+        struct fixture *x = *state;
+
+        for (size_t i = 0; i < ELEMENTSOF(target_cases); i++) {
+                const struct target_case *c = &target_cases[i];
+                int status;
+
+                use_config(x, write_config(x, c->config), true);
+                x->options.host = c->host_arg;
+                x->options.port = c->port_arg;
+                status = client_resolve_target(&x->options, x->err);
+                if (status != 0)
+                        fail_msg("'%s': status %d, err '%s'", c->config, status, err_text(x));
+                check_string(c->config, "host", x->options.host, c->host);
+                check_string(c->config, "port", x->options.port, c->port);
+                check_string(c->config, "errors", err_text(x), "");
+        }
+}
+
+static void a_missing_default_config_falls_back_to_loopback(void **state) {
+        struct fixture *x = *state;
+
+        use_config(x, path_in(x, "missing.conf"), false);
+        assert_int_equal(client_resolve_target(&x->options, x->err), 0);
+        assert_string_equal(x->options.host, "127.0.0.1");
+        assert_string_equal(x->options.port, "10001");
+        assert_string_equal(err_text(x), "");
+}
+
+static void a_missing_config_given_with_c_is_a_config_error(void **state) {
+        struct fixture *x = *state;
+        char want[PATH_MAX + 64];
+
+        assert_int_equal(parse(x, ARGS("-c", path_in(x, "missing.conf"))), CLIENT_CONTINUE);
+        snprintf(want, sizeof(want), "hark: %s: No such file or directory\n", x->path);
+        assert_int_equal(client_resolve_target(&x->options, x->err), EX_CONFIG);
+        assert_string_equal(err_text(x), want);
+        assert_null(x->options.host);
+        assert_null(x->options.port);
+}
+
+/* Only a missing default config is passed over: a broken one is an error
+ * whether or not -c named it. */
+static void an_invalid_config_is_a_config_error_naming_file_line_and_key(void **state) {
+        static const bool given[] = { true, false };
+        struct fixture *x = *state;
+        char want[PATH_MAX + 128];
+
+        for (size_t i = 0; i < ELEMENTSOF(given); i++) {
+                const char *path = write_config(x, "host = \"192.0.2.7\";\nport = 0;\n");
+
+                snprintf(want, sizeof(want), "hark: %s:2: port: 0 is out of range (1-65535)\n", path);
+                use_config(x, path, given[i]);
+                assert_int_equal(open_streams(x), 0);
+                assert_int_equal(client_resolve_target(&x->options, x->err), EX_CONFIG);
+                assert_string_equal(err_text(x), want);
+                assert_null(x->options.host);
+                assert_null(x->options.port);
+        }
+}
+
+int main(void) {
+        static const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(defaults_without_arguments, fixture_setup, fixture_teardown),
+                cmocka_unit_test_setup_teardown(command_lines_that_parse, fixture_setup, fixture_teardown),
+                cmocka_unit_test_setup_teardown(bad_values_and_options_are_usage_errors, fixture_setup, fixture_teardown),
+                cmocka_unit_test_setup_teardown(an_option_without_its_value_is_named, fixture_setup, fixture_teardown),
+                cmocka_unit_test_setup_teardown(an_unknown_option_in_a_group_is_named, fixture_setup, fixture_teardown),
+                cmocka_unit_test_setup_teardown(help_prints_usage_on_out, fixture_setup, fixture_teardown),
+                cmocka_unit_test_setup_teardown(version_prints_the_version_on_out, fixture_setup, fixture_teardown),
+                cmocka_unit_test_setup_teardown(each_parse_starts_afresh, fixture_setup, fixture_teardown),
+                cmocka_unit_test_setup_teardown(with_host_and_port_given_no_config_is_read, files_setup, fixture_teardown),
+                cmocka_unit_test_setup_teardown(host_and_port_come_from_the_config, files_setup, fixture_teardown),
+                cmocka_unit_test_setup_teardown(a_missing_default_config_falls_back_to_loopback, files_setup, fixture_teardown),
+                cmocka_unit_test_setup_teardown(a_missing_config_given_with_c_is_a_config_error, files_setup, fixture_teardown),
+                cmocka_unit_test_setup_teardown(an_invalid_config_is_a_config_error_naming_file_line_and_key,
+                                                files_setup, fixture_teardown),
+        };
+
+        return cmocka_run_group_tests_name("client", tests, NULL, NULL);
+}

@@ -1,0 +1,734 @@
+/* Unit tests of the configuration (src/config.c): defaults, every key's type
+ * and bounds, the exact error texts, and loading files (missing, included,
+ * failing without touching the running config). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "util.h"
+
+/* The name hark_config_load_string() is given in every test. */
+#define NAME "t.conf"
+
+struct fixture {
+        struct hark_config config;
+        char error[CONFIG_ERROR_MAX];
+        char dir[64];                   /* a private temp dir, or "" */
+        char path[PATH_MAX];            /* scratch for path_in() */
+};
+
+static int config_setup(void **state) {
+        struct fixture *x = calloc(1, sizeof(*x));
+
+        if (!x)
+                return -1;
+        hark_config_init(&x->config);
+        *state = x;
+        return 0;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+        (void) st;
+        (void) flag;
+        (void) ftw;
+        return remove(path);
+}
+
+static int config_teardown(void **state) {
+        struct fixture *x = *state;
+        int r = 0;
+
+        if (x->dir[0])
+                r = nftw(x->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+        hark_config_done(&x->config);
+        free(x);
+        return r;
+}
+
+static int files_setup(void **state) {
+        struct fixture *x;
+
+        if (config_setup(state) < 0)
+                return -1;
+        x = *state;
+        snprintf(x->dir, sizeof(x->dir), "/tmp/test_config.XXXXXX");
+        if (!mkdtemp(x->dir)) {
+                x->dir[0] = 0;
+                return -1;
+        }
+        return 0;
+}
+
+/* DIR/name, valid until the next call. */
+static const char *path_in(struct fixture *x, const char *name) {
+        snprintf(x->path, sizeof(x->path), "%s/%s", x->dir, name);
+        return x->path;
+}
+
+static const char *write_file(struct fixture *x, const char *name, const char *text) {
+        const char *path = path_in(x, name);
+        FILE *f = fopen(path, "we");
+
+        assert_non_null(f);
+        assert_int_equal(fputs(text, f) >= 0, 1);
+        assert_int_equal(fclose(f), 0);
+        return path;
+}
+
+static int load_text(struct fixture *x, const char *text) {
+        x->error[0] = 0;
+        return hark_config_load_string(&x->config, text, NAME, x->error);
+}
+
+/* The comparisons name the case (the config text) that failed. */
+static void check_int(const char *context, const char *key, long long got, long long want) {
+        if (got != want)
+                fail_msg("%s: %s is %lld, expected %lld", context, key, got, want);
+}
+
+static void check_seconds(const char *context, double got, double want) {
+        if (got != want)
+                fail_msg("%s: timeout is %.17g, expected %.17g", context, got, want);
+}
+
+static void check_string(const char *context, const char *key, const char *got, const char *want) {
+        if (!got || strcmp(got, want) != 0)
+                fail_msg("%s: %s is \"%s\", expected \"%s\"", context, key, got ? got : "(null)", want);
+}
+
+static void assert_config_equal(const char *context, const struct hark_config *got, const struct hark_config *want) {
+        check_string(context, "host", got->host, want->host);
+        check_int(context, "port", got->port, want->port);
+        check_int(context, "backlog", got->backlog, want->backlog);
+        check_seconds(context, got->timeout, want->timeout);
+        check_int(context, "concurrency", got->concurrency, want->concurrency);
+        check_int(context, "workers", got->workers, want->workers);
+        check_int(context, "max_connections", got->max_connections, want->max_connections);
+        check_int(context, "max_connections_per_source", got->max_connections_per_source,
+                   want->max_connections_per_source);
+        check_int(context, "max_message_size", got->max_message_size, want->max_message_size);
+        check_string(context, "identifier", got->identifier, want->identifier);
+        check_int(context, "priority", got->priority, want->priority);
+        check_int(context, "log_target", got->log_target, want->log_target);
+}
+
+/* A config with every key away from its default (every_key_at_once checks what it gives). */
+static const char every_key_changed[] =
+        "host = \"192.0.2.10\";\n"
+        "port = 4242;\n"
+        "backlog = 17;\n"
+        "timeout = 2.5;\n"
+        "concurrency = \"pool\";\n"
+        "workers = 3;\n"
+        "max_connections = 99;\n"
+        "max_connections_per_source = 5;\n"
+        "max_message_size = 512;\n"
+        "identifier = \"base\";\n"
+        "priority = \"notice\";\n"
+        "log_target = \"stderr\";\n";
+
+/* Loads every_key_changed into a fresh config, to compare against. */
+static void every_key_changed_config(struct hark_config *c) {
+        char error[CONFIG_ERROR_MAX];
+
+        hark_config_init(c);
+        if (hark_config_load_string(c, every_key_changed, NAME, error) != 0)
+                fail_msg("every_key_changed: %s", error);
+}
+
+/* After a failed load: the config is still the one every_key_changed gave. */
+static void assert_every_key_changed(const char *context, const struct hark_config *c) {
+        struct hark_config want;
+
+        every_key_changed_config(&want);
+        assert_config_equal(context, c, &want);
+        hark_config_done(&want);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Defaults */
+
+static void init_sets_every_default(void **state) {
+        struct fixture *x = *state;
+
+        assert_string_equal(x->config.host, "127.0.0.1");
+        assert_int_equal(x->config.port, 10001);
+        assert_int_equal(x->config.backlog, SOMAXCONN);
+        check_seconds("defaults", x->config.timeout, 30.0);
+        assert_int_equal(x->config.concurrency, MODE_EPOLL);
+        assert_int_equal(x->config.workers, 0);
+        assert_int_equal(x->config.max_connections, 1024);
+        assert_int_equal(x->config.max_connections_per_source, 0);
+        assert_int_equal(x->config.max_message_size, 65536);
+        assert_string_equal(x->config.identifier, "hark");
+        assert_int_equal(x->config.priority, 6);
+        assert_int_equal(x->config.log_target, LOG_TARGET_AUTO);
+}
+
+static void an_empty_config_gives_every_default(void **state) {
+        struct fixture *x = *state;
+        struct hark_config defaults;
+
+        assert_int_equal(load_text(x, every_key_changed), 0);
+        assert_int_equal(load_text(x, "# nothing but a comment\n"), 0);
+        hark_config_init(&defaults);
+        assert_config_equal("a comment only", &x->config, &defaults);
+        hark_config_done(&defaults);
+}
+
+static void done_is_safe_on_a_zeroed_config_and_twice(void **state) {
+        struct hark_config zeroed = { 0 };
+
+        (void) state;
+        hark_config_done(&zeroed);
+        hark_config_init(&zeroed);
+        hark_config_done(&zeroed);
+        hark_config_done(&zeroed);
+        assert_null(zeroed.host);
+        assert_null(zeroed.identifier);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Values that are accepted: each key, exactly at both bounds, each type. */
+
+enum value_kind { INT_VALUE, SECONDS_VALUE, STRING_VALUE };
+
+struct accepted_case {
+        const char *text;
+        size_t offset;
+        enum value_kind kind;
+        long long integer;
+        double seconds;
+        const char *string;
+};
+
+#define INT(text, field, v) { text, offsetof(struct hark_config, field), INT_VALUE, .integer = v }
+#define SECONDS(text, v) { text, offsetof(struct hark_config, timeout), SECONDS_VALUE, .seconds = v }
+#define STRING(text, field, v) { text, offsetof(struct hark_config, field), STRING_VALUE, .string = v }
+
+static const struct accepted_case accepted_cases[] = {
+        STRING("host = \"::\";", host, "::"),
+        STRING("host = \"harkd.example.org\";", host, "harkd.example.org"),
+        INT("port = 1;", port, 1),
+        INT("port = 65535;", port, 65535),
+        INT("port = 0x50;", port, 80),
+        INT("backlog = 1;", backlog, 1),
+        INT("backlog = 2147483647;", backlog, INT_MAX),
+        INT("backlog = 128L;", backlog, 128),
+        SECONDS("timeout = 0;", 0.0),
+        SECONDS("timeout = 0.0;", 0.0),
+        SECONDS("timeout = 7;", 7.0),
+        SECONDS("timeout = 2.5;", 2.5),
+        SECONDS("timeout = 0.001;", 0.001),
+        SECONDS("timeout = 2147483;", 2147483.0),
+        SECONDS("timeout = 2147483.0;", 2147483.0),
+        INT("concurrency = \"sequential\";", concurrency, MODE_SEQUENTIAL),
+        INT("concurrency = \"thread\";", concurrency, MODE_THREAD),
+        INT("concurrency = \"pool\";", concurrency, MODE_POOL),
+        INT("concurrency = \"fork\";", concurrency, MODE_FORK),
+        INT("concurrency = \"epoll\";", concurrency, MODE_EPOLL),
+        INT("workers = 0;", workers, 0),
+        INT("workers = 1024;", workers, 1024),
+        INT("max_connections = 1;", max_connections, 1),
+        INT("max_connections = 1048576;", max_connections, 1 << 20),
+        INT("max_connections_per_source = 0;", max_connections_per_source, 0),
+        INT("max_connections_per_source = 1048576;", max_connections_per_source, 1 << 20),
+        INT("max_message_size = 1;", max_message_size, 1),
+        INT("max_message_size = 67108864;", max_message_size, 64 * 1024 * 1024),
+        STRING("identifier = \"my-app\";", identifier, "my-app"),
+        STRING("identifier = \"h\\xc3\\xb6rbar\";", identifier, "h\xc3\xb6rbar"),
+        INT("priority = \"emerg\";", priority, 0),
+        INT("priority = \"alert\";", priority, 1),
+        INT("priority = \"crit\";", priority, 2),
+        INT("priority = \"err\";", priority, 3),
+        INT("priority = \"error\";", priority, 3),
+        INT("priority = \"warning\";", priority, 4),
+        INT("priority = \"warn\";", priority, 4),
+        INT("priority = \"notice\";", priority, 5),
+        INT("priority = \"info\";", priority, 6),
+        INT("priority = \"debug\";", priority, 7),
+        INT("priority = 0;", priority, 0),
+        INT("priority = 7;", priority, 7),
+        INT("priority = \"0\";", priority, 0),
+        INT("priority = \"7\";", priority, 7),
+        INT("log_target = \"auto\";", log_target, LOG_TARGET_AUTO),
+        INT("log_target = \"journal\";", log_target, LOG_TARGET_JOURNAL),
+        INT("log_target = \"stderr\";", log_target, LOG_TARGET_STDERR),
+};
+
+/* The defaults with the one value the case sets. */
+static void expected_config(struct hark_config *want, const struct accepted_case *c) {
+        char *slot = (char *) want + c->offset;
+
+        hark_config_init(want);
+        switch (c->kind) {
+        case INT_VALUE:
+                *(int *) slot = (int) c->integer;
+                break;
+        case SECONDS_VALUE:
+                *(double *) slot = c->seconds;
+                break;
+        case STRING_VALUE:
+                free(*(char **) slot);
+                *(char **) slot = strdup(c->string);
+                assert_non_null(*(char **) slot);
+                break;
+        }
+}
+
+static void every_key_accepts_its_valid_values(void **state) {
+        struct fixture *x = *state;
+
+        for (size_t i = 0; i < ELEMENTSOF(accepted_cases); i++) {
+                const struct accepted_case *c = &accepted_cases[i];
+                struct hark_config want;
+                int r;
+
+                r = load_text(x, c->text);
+                if (r != 0)
+                        fail_msg("'%s' was refused (%d): %s", c->text, r, x->error);
+                expected_config(&want, c);
+                assert_config_equal(c->text, &x->config, &want);
+                hark_config_done(&want);
+        }
+}
+
+static void every_key_at_once(void **state) {
+        struct hark_config c;
+
+        (void) state;
+        every_key_changed_config(&c);
+        assert_string_equal(c.host, "192.0.2.10");
+        assert_int_equal(c.port, 4242);
+        assert_int_equal(c.backlog, 17);
+        check_seconds("every_key_changed", c.timeout, 2.5);
+        assert_int_equal(c.concurrency, MODE_POOL);
+        assert_int_equal(c.workers, 3);
+        assert_int_equal(c.max_connections, 99);
+        assert_int_equal(c.max_connections_per_source, 5);
+        assert_int_equal(c.max_message_size, 512);
+        assert_string_equal(c.identifier, "base");
+        assert_int_equal(c.priority, 5);
+        assert_int_equal(c.log_target, LOG_TARGET_STDERR);
+        hark_config_done(&c);
+}
+
+static void a_load_resets_what_the_file_leaves_out(void **state) {
+        struct fixture *x = *state;
+
+        assert_int_equal(load_text(x, every_key_changed), 0);
+        assert_int_equal(load_text(x, "port = 1234;"), 0);
+        assert_int_equal(x->config.port, 1234);
+        assert_string_equal(x->config.host, "127.0.0.1");
+        assert_int_equal(x->config.backlog, SOMAXCONN);
+        assert_string_equal(x->config.identifier, "hark");
+        check_seconds("port only", x->config.timeout, 30.0);
+        assert_int_equal(x->config.concurrency, MODE_EPOLL);
+        assert_int_equal(x->config.priority, 6);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Values that are refused, with the exact error text. Each is loaded over
+ * every_key_changed, which must come through untouched. */
+
+struct refused_case {
+        const char *text;
+        const char *error;
+};
+
+static const struct refused_case refused_cases[] = {
+        /* The types a key does not take. */
+        { "port = \"80\";", NAME ":1: port: expected an integer, got a string" },
+        { "port = 80.0;", NAME ":1: port: expected an integer, got a number" },
+        { "port = true;", NAME ":1: port: expected an integer, got a boolean" },
+        { "port = [1];", NAME ":1: port: expected an integer, got an array" },
+        { "port = (1);", NAME ":1: port: expected an integer, got a list" },
+        { "port = { a = 1; };", NAME ":1: port: expected an integer, got a group" },
+        { "host = 1;", NAME ":1: host: expected a string, got an integer" },
+        { "identifier = false;", NAME ":1: identifier: expected a string, got a boolean" },
+        { "timeout = \"30\";", NAME ":1: timeout: expected a number of seconds, got a string" },
+        { "timeout = true;", NAME ":1: timeout: expected a number of seconds, got a boolean" },
+        { "concurrency = 1;", NAME ":1: concurrency: expected a string, got an integer" },
+        { "log_target = 0;", NAME ":1: log_target: expected a string, got an integer" },
+        { "priority = 6.0;", NAME ":1: priority: expected a level name or 0-7, got a number" },
+        { "priority = [6];", NAME ":1: priority: expected a level name or 0-7, got an array" },
+
+        /* Just outside each bound. */
+        { "port = 0;", NAME ":1: port: 0 is out of range (1-65535)" },
+        { "port = 65536;", NAME ":1: port: 65536 is out of range (1-65535)" },
+        { "port = -1;", NAME ":1: port: -1 is out of range (1-65535)" },
+        { "backlog = 0;", NAME ":1: backlog: 0 is out of range (1-2147483647)" },
+        { "backlog = 2147483648L;", NAME ":1: backlog: 2147483648 is out of range (1-2147483647)" },
+        { "timeout = -1;", NAME ":1: timeout: -1 is out of range (0-2147483 seconds)" },
+        { "timeout = -0.5;", NAME ":1: timeout: -0.5 is out of range (0-2147483 seconds)" },
+        { "workers = -1;", NAME ":1: workers: -1 is out of range (0-1024)" },
+        { "workers = 1025;", NAME ":1: workers: 1025 is out of range (0-1024)" },
+        { "max_connections = 0;", NAME ":1: max_connections: 0 is out of range (1-1048576)" },
+        { "max_connections = 1048577;", NAME ":1: max_connections: 1048577 is out of range (1-1048576)" },
+        { "max_connections_per_source = -1;",
+          NAME ":1: max_connections_per_source: -1 is out of range (0-1048576)" },
+        { "max_connections_per_source = 1048577;",
+          NAME ":1: max_connections_per_source: 1048577 is out of range (0-1048576)" },
+        { "max_message_size = 0;", NAME ":1: max_message_size: 0 is out of range (1-67108864)" },
+        { "max_message_size = 67108865;", NAME ":1: max_message_size: 67108865 is out of range (1-67108864)" },
+
+        /* Choices. */
+        { "concurrency = \"threads\";",
+          NAME ":1: concurrency: \"threads\" is not one of sequential, thread, pool, fork, epoll" },
+        { "concurrency = \"\";", NAME ":1: concurrency: \"\" is not one of sequential, thread, pool, fork, epoll" },
+        { "log_target = \"syslog\";", NAME ":1: log_target: \"syslog\" is not one of auto, journal, stderr" },
+        { "priority = 8;", NAME ":1: priority: 8 is out of range (0-7)" },
+        { "priority = -1;", NAME ":1: priority: -1 is out of range (0-7)" },
+        { "priority = \"8\";", NAME ":1: priority: \"8\" is not a syslog level (emerg, alert, crit, err, "
+                               "warning, notice, info, debug or 0-7)" },
+        { "priority = \"loud\";", NAME ":1: priority: \"loud\" is not a syslog level (emerg, alert, crit, err, "
+                                  "warning, notice, info, debug or 0-7)" },
+
+        /* Unknown keys, duplicates and syntax, with their line. */
+        { "prot = 1;", NAME ":1: prot: unknown setting" },
+        { "port = 1;\n\nprot = 2;\n", NAME ":3: prot: unknown setting" },
+        { "server = { port = 1; };", NAME ":1: server: unknown setting" },
+        { "# harkd\nhost = \"h\";\nport = 70000;\n", NAME ":3: port: 70000 is out of range (1-65535)" },
+        { "port = 1;\nhost = \"h\";\nport = 2;\n", NAME ":3: duplicate setting name" },
+        { "port = 1;\nbacklog = 2;\ntimeout = ;\n", NAME ":3: syntax error" },
+        { "port = 1;\nbacklog 2;\n", NAME ":2: syntax error" },
+        { "identifier = \"open;\n", NAME ":2: syntax error" },
+        /* A bad key after good ones: nothing of the file is applied. */
+        { "port = 1;\nhost = \"h\";\nworkers = 2000;\n", NAME ":3: workers: 2000 is out of range (0-1024)" },
+};
+
+static void check_refused(struct fixture *x, const char *text, const char *error) {
+        int r;
+
+        assert_int_equal(load_text(x, every_key_changed), 0);
+        r = load_text(x, text);
+        if (r != -EINVAL || strcmp(x->error, error) != 0)
+                fail_msg("%s:\n  returned %d, error '%s'\n  expected %d, error '%s'", text, r, x->error,
+                         -EINVAL, error);
+        assert_every_key_changed(text, &x->config);
+}
+
+static void bad_values_are_refused_with_file_line_key_and_reason(void **state) {
+        for (size_t i = 0; i < ELEMENTSOF(refused_cases); i++)
+                check_refused(*state, refused_cases[i].text, refused_cases[i].error);
+}
+
+/* The value in the error is the one the file has, not a rounded form of it. */
+static void an_out_of_range_timeout_is_quoted_as_written(void **state) {
+        static const struct refused_case cases[] = {
+                { "timeout = 2147484;", NAME ":1: timeout: 2147484 is out of range (0-2147483 seconds)" },
+                { "timeout = 2147483.5;", NAME ":1: timeout: 2147483.5 is out of range (0-2147483 seconds)" },
+                { "timeout = 10000000;", NAME ":1: timeout: 10000000 is out of range (0-2147483 seconds)" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++)
+                check_refused(*state, cases[i].text, cases[i].error);
+}
+
+/* libconfig reads a plain integer literal as 32 bits: a value that does not
+ * fit must be an error, not silently wrap around into range. */
+static void an_integer_beyond_32_bits_is_refused_not_wrapped(void **state) {
+        static const char *const texts[] = {
+                "port = 4294967297;",           /* 2^32 + 1, would wrap to 1 */
+                "max_connections = 4294967396;", /* 2^32 + 100 */
+        };
+        struct fixture *x = *state;
+
+        for (size_t i = 0; i < ELEMENTSOF(texts); i++) {
+                assert_int_equal(load_text(x, every_key_changed), 0);
+                if (load_text(x, texts[i]) != -EINVAL)
+                        fail_msg("%s was accepted", texts[i]);
+                assert_every_key_changed(texts[i], &x->config);
+        }
+}
+
+/* ------------------------------------------------------------------------ */
+/* host and identifier: not empty, at most 255 bytes, no control characters. */
+
+struct string_case {
+        const char *value;      /* as written in the config, libconfig escapes */
+        size_t repeat;          /* >0: value is one character, this many times */
+        const char *reason;     /* NULL: accepted */
+};
+
+static const struct string_case string_cases[] = {
+        { "a", 1, NULL },
+        { "a", 255, NULL },
+        { "a", 256, "longer than 255 bytes" },
+        { "a", 1000, "longer than 255 bytes" },
+        { "", 0, "must not be empty" },
+        { "with space", 0, NULL },
+        { "tab\\there", 0, "must not contain control characters" },
+        { "new\\nline", 0, "must not contain control characters" },
+        { "cr\\r", 0, "must not contain control characters" },
+        { "\\x01start", 0, "must not contain control characters" },
+        { "unit\\x1f", 0, "must not contain control characters" },
+};
+
+/* DEL (0x7f) is a control character too (iscntrl(3)). */
+static const struct string_case del_cases[] = {
+        { "del\\x7f", 0, "must not contain control characters" },
+        { "\\x7f", 0, "must not contain control characters" },
+};
+
+static void check_string_cases(struct fixture *x, const struct string_case *cases, size_t n) {
+        static const char *const keys[] = { "host", "identifier" };
+        char value[1024], text[1100], error[CONFIG_ERROR_MAX + 64];
+
+        for (size_t k = 0; k < ELEMENTSOF(keys); k++)
+                for (size_t i = 0; i < n; i++) {
+                        const struct string_case *c = &cases[i];
+
+                        if (c->repeat) {
+                                memset(value, c->value[0], c->repeat);
+                                value[c->repeat] = 0;
+                        } else
+                                snprintf(value, sizeof(value), "%s", c->value);
+                        snprintf(text, sizeof(text), "%s = \"%s\";", keys[k], value);
+                        if (!c->reason) {
+                                if (load_text(x, text) != 0)
+                                        fail_msg("refused: %s: %s", text, x->error);
+                                /* The accepted cases hold no escapes: the value is as written. */
+                                check_string(text, keys[k], k == 0 ? x->config.host : x->config.identifier, value);
+                                continue;
+                        }
+                        snprintf(error, sizeof(error), NAME ":1: %s: %s", keys[k], c->reason);
+                        check_refused(x, text, error);
+                }
+}
+
+static void string_keys_have_length_and_character_rules(void **state) {
+        check_string_cases(*state, string_cases, ELEMENTSOF(string_cases));
+}
+
+static void string_keys_refuse_del(void **state) {
+        check_string_cases(*state, del_cases, ELEMENTSOF(del_cases));
+}
+
+/* ------------------------------------------------------------------------ */
+/* Names of levels and modes. */
+
+static void priority_from_string_takes_names_aliases_and_numbers(void **state) {
+        static const struct {
+                const char *s;
+                int level;
+        } cases[] = {
+                { "emerg", 0 }, { "alert", 1 }, { "crit", 2 }, { "err", 3 }, { "error", 3 },
+                { "warning", 4 }, { "warn", 4 }, { "notice", 5 }, { "info", 6 }, { "debug", 7 },
+                { "0", 0 }, { "3", 3 }, { "7", 7 },
+                { "8", -EINVAL }, { "-1", -EINVAL }, { "", -EINVAL }, { "6x", -EINVAL },
+                { "99999999999999999999", -EINVAL }, { "inf", -EINVAL }, { "information", -EINVAL },
+        };
+
+        (void) state;
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++)
+                check_int(cases[i].s, "priority_from_string()", priority_from_string(cases[i].s), cases[i].level);
+}
+
+static void priority_name_names_each_level(void **state) {
+        static const char *const names[] = { "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug" };
+
+        (void) state;
+        for (int level = 0; level < 8; level++) {
+                assert_string_equal(priority_name(level), names[level]);
+                assert_int_equal(priority_from_string(priority_name(level)), level);
+        }
+        assert_string_equal(priority_name(-1), "unknown");
+        assert_string_equal(priority_name(8), "unknown");
+}
+
+static void concurrency_mode_name_names_each_mode(void **state) {
+        static const struct {
+                enum concurrency_mode mode;
+                const char *name;
+        } modes[] = {
+                { MODE_SEQUENTIAL, "sequential" }, { MODE_THREAD, "thread" }, { MODE_POOL, "pool" },
+                { MODE_FORK, "fork" }, { MODE_EPOLL, "epoll" },
+        };
+        struct fixture *x = *state;
+        char text[64];
+
+        for (size_t i = 0; i < ELEMENTSOF(modes); i++) {
+                assert_string_equal(concurrency_mode_name(modes[i].mode), modes[i].name);
+                /* The name is what the config takes. */
+                snprintf(text, sizeof(text), "concurrency = \"%s\";", modes[i].name);
+                assert_int_equal(load_text(x, text), 0);
+                assert_int_equal(x->config.concurrency, modes[i].mode);
+        }
+        assert_string_equal(concurrency_mode_name((enum concurrency_mode) 99), "unknown");
+}
+
+/* ------------------------------------------------------------------------ */
+/* Files */
+
+static void load_reads_a_file(void **state) {
+        struct fixture *x = *state;
+        const char *path = write_file(x, "harkd.conf", every_key_changed);
+
+        assert_int_equal(hark_config_load(&x->config, path, x->error), 0);
+        assert_every_key_changed(path, &x->config);
+}
+
+static void a_missing_file_is_enoent_naming_the_path(void **state) {
+        struct fixture *x = *state;
+        char want[PATH_MAX + 64];
+
+        assert_int_equal(hark_config_load(&x->config, write_file(x, "harkd.conf", every_key_changed), x->error), 0);
+        path_in(x, "missing.conf");
+        snprintf(want, sizeof(want), "%s: No such file or directory", x->path);
+        assert_int_equal(hark_config_load(&x->config, x->path, x->error), -ENOENT);
+        assert_string_equal(x->error, want);
+        assert_every_key_changed(x->path, &x->config);
+}
+
+static void an_error_in_a_file_names_its_path_and_line(void **state) {
+        static const struct {
+                const char *text;
+                const char *error;      /* after "PATH:" */
+        } cases[] = {
+                { "port = 1;\nport = 0;\n", "2: duplicate setting name" },
+                { "host = \"h\";\nport = 0;\n", "2: port: 0 is out of range (1-65535)" },
+                { "\n\n\ntimeout = ;\n", "4: syntax error" },
+                { "port = 1;\nbogus = 1;\n", "2: bogus: unknown setting" },
+        };
+        struct fixture *x = *state;
+        char want[PATH_MAX + CONFIG_ERROR_MAX];
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                const char *path = write_file(x, "harkd.conf", cases[i].text);
+
+                snprintf(want, sizeof(want), "%s:%s", path, cases[i].error);
+                assert_int_equal(hark_config_load(&x->config, path, x->error), -EINVAL);
+                assert_string_equal(x->error, want);
+        }
+}
+
+/* A path that opens but cannot be read as a file must be an error, not end
+ * the process: run it in a child so that this program survives if it does. */
+static void a_directory_is_an_error_naming_the_path(void **state) {
+        struct fixture *x = *state;
+        char want[PATH_MAX + 64];
+        int status;
+        pid_t pid;
+
+        snprintf(want, sizeof(want), "%s: Is a directory", x->dir);
+        fflush(NULL);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                int r = hark_config_load(&x->config, x->dir, x->error);
+
+                if (r < 0 && strcmp(x->error, want) == 0)
+                        _exit(0);
+                fprintf(stderr, "hark_config_load(%s) = %d, error '%s'\n", x->dir, r, x->error);
+                _exit(1);
+        }
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                fail_msg("hark_config_load() of a directory did not return \"%s\" (child status 0x%x: "
+                         "it exited inside libconfig)", want, status);
+}
+
+static void an_include_is_relative_to_the_including_file(void **state) {
+        struct fixture *x = *state;
+        char cwd[PATH_MAX];
+        const char *path;
+
+        /* The include must not be found through the working directory. */
+        assert_non_null(getcwd(cwd, sizeof(cwd)));
+        assert_string_not_equal(cwd, x->dir);
+        assert_int_equal(mkdir(path_in(x, "conf.d"), 0700), 0);
+        write_file(x, "limits.conf", "max_connections = 7;\n");
+        write_file(x, "conf.d/source.conf", "max_connections_per_source = 2;\n");
+        path = write_file(x, "harkd.conf", "port = 5555;\n@include \"limits.conf\"\n@include \"conf.d/source.conf\"\n");
+
+        assert_int_equal(hark_config_load(&x->config, path, x->error), 0);
+        assert_int_equal(x->config.port, 5555);
+        assert_int_equal(x->config.max_connections, 7);
+        assert_int_equal(x->config.max_connections_per_source, 2);
+}
+
+/* libconfig 1.5 puts the include directory in front of every @include path,
+ * so an absolute one cannot be found; harkd.conf(5) says includes are
+ * relative. It must fail with an error, never be skipped silently. */
+static void an_include_with_an_absolute_path_is_an_error(void **state) {
+        struct fixture *x = *state;
+        char text[PATH_MAX + 64];
+        const char *path;
+
+        snprintf(text, sizeof(text), "port = 5555;\n@include \"%s\"\n", write_file(x, "limits.conf", "workers = 9;\n"));
+        path = write_file(x, "harkd.conf", text);
+        assert_int_equal(hark_config_load(&x->config, path, x->error), -EINVAL);
+        assert_non_null(strstr(x->error, ":2: "));
+        assert_int_equal(x->config.port, 10001);
+}
+
+static void an_error_in_an_included_file_names_that_file_and_line(void **state) {
+        static const char tail[] = "limits.conf:2: backlog: 0 is out of range (1-2147483647)";
+        struct fixture *x = *state;
+        size_t length;
+
+        write_file(x, "limits.conf", "workers = 1;\nbacklog = 0;\n");
+        assert_int_equal(hark_config_load(&x->config, write_file(x, "harkd.conf", "port = 5555;\n@include \"limits.conf\"\n"),
+                                          x->error), -EINVAL);
+        /* Either "limits.conf" as written or its full path names the file. */
+        length = strlen(x->error);
+        if (length < strlen(tail) || strcmp(x->error + length - strlen(tail), tail) != 0)
+                fail_msg("error '%s' does not end in '%s'", x->error, tail);
+        assert_null(strstr(x->error, "harkd.conf"));
+        assert_int_equal(x->config.port, 10001);
+}
+
+static void a_missing_include_is_an_error_naming_the_including_line(void **state) {
+        struct fixture *x = *state;
+        const char *path = write_file(x, "harkd.conf", "port = 5555;\n@include \"absent.conf\"\n");
+        char want[PATH_MAX + 64];
+
+        snprintf(want, sizeof(want), "%s:2: cannot open include file", path);
+        assert_int_equal(hark_config_load(&x->config, path, x->error), -EINVAL);
+        assert_string_equal(x->error, want);
+        assert_int_equal(x->config.port, 10001);
+}
+
+int main(void) {
+        static const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(init_sets_every_default, config_setup, config_teardown),
+                cmocka_unit_test_setup_teardown(an_empty_config_gives_every_default, config_setup, config_teardown),
+                cmocka_unit_test(done_is_safe_on_a_zeroed_config_and_twice),
+                cmocka_unit_test_setup_teardown(every_key_accepts_its_valid_values, config_setup, config_teardown),
+                cmocka_unit_test_setup_teardown(every_key_at_once, config_setup, config_teardown),
+                cmocka_unit_test_setup_teardown(a_load_resets_what_the_file_leaves_out, config_setup, config_teardown),
+                cmocka_unit_test_setup_teardown(bad_values_are_refused_with_file_line_key_and_reason, config_setup, config_teardown),
+                cmocka_unit_test_setup_teardown(an_out_of_range_timeout_is_quoted_as_written, config_setup, config_teardown),
+                cmocka_unit_test_setup_teardown(an_integer_beyond_32_bits_is_refused_not_wrapped, config_setup, config_teardown),
+                cmocka_unit_test_setup_teardown(string_keys_have_length_and_character_rules, config_setup, config_teardown),
+                cmocka_unit_test_setup_teardown(string_keys_refuse_del, config_setup, config_teardown),
+                cmocka_unit_test(priority_from_string_takes_names_aliases_and_numbers),
+                cmocka_unit_test(priority_name_names_each_level),
+                cmocka_unit_test_setup_teardown(concurrency_mode_name_names_each_mode, config_setup, config_teardown),
+                cmocka_unit_test_setup_teardown(load_reads_a_file, files_setup, config_teardown),
+                cmocka_unit_test_setup_teardown(a_missing_file_is_enoent_naming_the_path, files_setup, config_teardown),
+                cmocka_unit_test_setup_teardown(an_error_in_a_file_names_its_path_and_line, files_setup, config_teardown),
+                cmocka_unit_test_setup_teardown(a_directory_is_an_error_naming_the_path, files_setup, config_teardown),
+                cmocka_unit_test_setup_teardown(an_include_is_relative_to_the_including_file, files_setup, config_teardown),
+                cmocka_unit_test_setup_teardown(an_include_with_an_absolute_path_is_an_error, files_setup, config_teardown),
+                cmocka_unit_test_setup_teardown(an_error_in_an_included_file_names_that_file_and_line, files_setup, config_teardown),
+                cmocka_unit_test_setup_teardown(a_missing_include_is_an_error_naming_the_including_line, files_setup, config_teardown),
+        };
+
+        return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}
