@@ -15,6 +15,7 @@ SBINDIR    ?= $(PREFIX)/sbin
 MANDIR     ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
 UNITDIR    ?= $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null || echo /lib/systemd/system)
+GENERATORDIR ?= $(shell pkg-config --variable=systemdsystemgeneratordir systemd 2>/dev/null || echo /lib/systemd/system-generators)
 CATALOGDIR ?= $(shell pkg-config --variable=catalogdir systemd 2>/dev/null || echo /usr/lib/systemd/catalog)
 
 BUILD      ?= build
@@ -38,7 +39,8 @@ HARK_LDLIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -pthread \
               $(if $(SANITIZE),-fsanitize=$(SANITIZE))
 TEST_LDLIBS = $(shell pkg-config --libs cmocka 2>/dev/null) $(HARK_LDLIBS)
 
-LIB_SRC     = $(filter-out src/harkd.c src/hark.c,$(wildcard src/*.c))
+PROGRAMS    = harkd hark harkd-socket-generator
+LIB_SRC     = $(filter-out $(PROGRAMS:%=src/%.c),$(wildcard src/*.c))
 LIB_OBJ     = $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
 LIB         = $(BUILD)/libhark.a
 UNIT_TESTS  = $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
@@ -59,7 +61,7 @@ BENCH_DEBS  = $(TEST_DEBS) rsyslog
         unit-tests it-tests lint-man
 .DELETE_ON_ERROR:
 
-all: $(BUILD)/harkd $(BUILD)/hark
+all: $(PROGRAMS:%=$(BUILD)/%)
 
 $(BUILD)/obj/%.o: src/%.c
 	@mkdir -p $(@D)
@@ -68,7 +70,7 @@ $(BUILD)/obj/%.o: src/%.c
 $(LIB): $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
-$(BUILD)/harkd $(BUILD)/hark: $(BUILD)/%: $(BUILD)/obj/%.o $(LIB)
+$(PROGRAMS:%=$(BUILD)/%): $(BUILD)/%: $(BUILD)/obj/%.o $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(HARK_LDLIBS)
 
 $(BUILD)/tests/%.o: tests/%.c
@@ -120,9 +122,11 @@ bench: deps-bench
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
 	           $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
-	           $(DESTDIR)$(SYSCONFDIR)/hark $(DESTDIR)$(UNITDIR) $(DESTDIR)$(CATALOGDIR)
+	           $(DESTDIR)$(SYSCONFDIR)/hark $(DESTDIR)$(UNITDIR) $(DESTDIR)$(CATALOGDIR) \
+	           $(DESTDIR)$(GENERATORDIR)
 	install -m 755 $(BUILD)/harkd $(DESTDIR)$(SBINDIR)/harkd
 	install -m 755 $(BUILD)/hark $(DESTDIR)$(BINDIR)/hark
+	install -m 755 $(BUILD)/harkd-socket-generator $(DESTDIR)$(GENERATORDIR)/harkd-socket-generator
 	install -m 644 man/hark.1 $(DESTDIR)$(MANDIR)/man1/hark.1
 	install -m 644 man/harkd.conf.5 $(DESTDIR)$(MANDIR)/man5/harkd.conf.5
 	install -m 644 man/harkd.8 $(DESTDIR)$(MANDIR)/man8/harkd.8
@@ -140,6 +144,7 @@ install: all
 # The config file is the admin's: uninstall leaves it in place.
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/harkd $(DESTDIR)$(BINDIR)/hark \
+	      $(DESTDIR)$(GENERATORDIR)/harkd-socket-generator \
 	      $(DESTDIR)$(MANDIR)/man1/hark.1 $(DESTDIR)$(MANDIR)/man5/harkd.conf.5 \
 	      $(DESTDIR)$(MANDIR)/man8/harkd.8 $(DESTDIR)$(CATALOGDIR)/harkd.catalog
 	for u in $(UNITS); do rm -f $(DESTDIR)$(UNITDIR)/$${u#systemd/}; done
