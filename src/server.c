@@ -279,46 +279,57 @@ int server_accept_from(struct server *s, int listen_fd, struct peer *peer) {
         return fd;
 }
 
+/* Settings that need new sockets or another driver keep their running values
+ * in next; each one that changed is reported. Main thread only. */
+static void keep_restart_settings(struct hark_config *next, const struct hark_config *running, const char *path) {
+        const char *changed[5];
+        size_t n = 0;
+
+        if (strcmp(next->host, running->host) != 0) {
+                changed[n++] = "host";
+                free(next->host);
+                next->host = strdup(running->host);
+        }
+        if (next->port != running->port)
+                changed[n++] = "port";
+        if (next->backlog != running->backlog)
+                changed[n++] = "backlog";
+        if (next->concurrency != running->concurrency)
+                changed[n++] = "concurrency";
+        if (next->workers != running->workers)
+                changed[n++] = "workers";
+        next->port = running->port;
+        next->backlog = running->backlog;
+        next->concurrency = running->concurrency;
+        next->workers = running->workers;
+        for (size_t i = 0; i < n; i++)
+                log_warning("Setting '%s' changed in %s; it takes effect only when harkd restarts", changed[i], path);
+}
+
 static void reload(struct server *s) {
-        static const char *const restart_keys[] = { "host", "port", "backlog", "concurrency", "workers" };
         struct hark_config next;
         char error[CONFIG_ERROR_MAX];
-        bool differs[ELEMENTSOF(restart_keys)];
         int r;
 
         notify_reloading();
         hark_config_init(&next);
         r = hark_config_load(&next, s->config_path, error);
-        if (r < 0) {
-                log_error("Failed to reload configuration, keeping the running one: %s", error);
+        if (r >= 0)
+                keep_restart_settings(&next, &s->config, s->config_path);
+        if (r < 0 || !next.host) {
+                log_error("Failed to reload configuration, keeping the running one: %s",
+                          r < 0 ? error : strerror(ENOMEM));
                 hark_config_done(&next);
                 notify_ready();
                 return;
         }
         pthread_mutex_lock(&s->lock);
-        differs[0] = strcmp(next.host, s->config.host) != 0;
-        differs[1] = next.port != s->config.port;
-        differs[2] = next.backlog != s->config.backlog;
-        differs[3] = next.concurrency != s->config.concurrency;
-        differs[4] = next.workers != s->config.workers;
-        /* These need new sockets or a new driver: keep the running values. */
-        char *host = next.host;
-        next.host = s->config.host;
-        s->config.host = host;
-        next.port = s->config.port;
-        next.backlog = s->config.backlog;
-        next.concurrency = s->config.concurrency;
-        next.workers = s->config.workers;
         hark_config_done(&s->config);
         s->config = next;
         atomic_store(&s->stats->timeout_ms, timeout_ms(&next));
         pthread_mutex_unlock(&s->lock);
 
         log_setup(s->config.log_target);
-        for (size_t i = 0; i < ELEMENTSOF(restart_keys); i++)
-                if (differs[i])
-                        log_warning("Setting '%s' changed in %s; it takes effect only when harkd restarts",
-                                    restart_keys[i], s->config_path);
         log_event(LOG_INFO, EVENT_RELOADED, NULL, 0, "Reloaded configuration from %s", s->config_path);
         notify_ready();
 }
