@@ -1,0 +1,688 @@
+/* loadgen: the benchmark's TCP clients. One thread, one epoll loop,
+ * non-blocking sockets, loopback only.
+ *
+ *   loadgen [OPTIONS] --connections N --messages M
+ *       N connections open at once; each sends M lines, half-closes and
+ *       checks the server's "OK <n>" (with --no-ack it only waits for the
+ *       server to close, as rsyslog does).
+ *   loadgen [OPTIONS] --short N [--in-flight K] [--ack]
+ *       N connections, at most K open at once, each like a naive script:
+ *       connect, send one line, close (--ack: half-close and check "OK 1").
+ *   loadgen [OPTIONS] --idle N [--hold SECONDS]
+ *       opens N connections and keeps them silent; prints "established ..."
+ *       once all are open. On SIGUSR1, or when the hold ends, each sends one
+ *       line and half-closes as with --connections; SIGTERM/SIGINT end at once.
+ *
+ * Every line is "bench <connection> <seq> xxx...\n", exactly --size bytes.
+ * The last line on stdout is "result key=value ..."; start_us is the
+ * CLOCK_REALTIME of the first connect, to compare with journal timestamps.
+ * Exit status: 0 when every connection did what was asked, 1 otherwise,
+ * 2 for a usage error. Everything ends by --timeout (default 120 s). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define OUT_BUFFER_SIZE (16 * 1024)
+/* Bytes one connection may write per wake-up, so that all progress evenly. */
+#define WRITE_BURST (64 * 1024)
+#define EVENTS_PER_WAIT 512
+#define REPLY_MAX 64
+#define ERRNO_SLOTS 256
+
+enum mode { MODE_NONE, MODE_FLOOD, MODE_SHORT, MODE_IDLE };
+
+enum state {
+        ST_FREE,
+        ST_CONNECTING,
+        ST_SENDING,
+        ST_REPLY,       /* half-closed; reading "OK <n>" or the close */
+        ST_IDLE,
+};
+
+struct conn {
+        int fd;
+        enum state state;
+        uint32_t id;
+        uint32_t to_send;       /* lines this connection sends */
+        uint32_t next_seq;      /* next line to put into out */
+        uint64_t bytes_sent;
+        char *out;
+        size_t out_len, out_off;
+        char reply[REPLY_MAX];
+        size_t reply_len;
+        uint32_t next_free;     /* free list of slots (--short) */
+};
+
+struct options {
+        enum mode mode;
+        const char *host;
+        int port;
+        unsigned long count;            /* connections in total */
+        unsigned long messages;         /* per connection (--connections) */
+        unsigned long in_flight;        /* open at once (--short) */
+        unsigned long connect_window;   /* handshakes in progress at once */
+        unsigned long size;             /* bytes per line, '\n' included */
+        double timeout;
+        double hold;
+        bool ack;
+};
+
+struct stats {
+        uint64_t sent, confirmed;
+        unsigned long established, connect_failed, finished;
+        unsigned long mismatches, errors, timeouts, dropped, bad_replies;
+        unsigned long errnos[ERRNO_SLOTS];
+};
+
+struct ctx {
+        struct options o;
+        struct sockaddr_storage addr;
+        socklen_t addr_len;
+        int epfd, sigfd;
+        struct conn *conns;
+        size_t n_slots;
+        uint32_t free_head;             /* UINT32_MAX: none */
+        unsigned long next_id;          /* connections opened so far */
+        unsigned long connecting, open;
+        bool finishing;                 /* --idle: the send-and-close phase began */
+        bool stop;
+        struct stats st;
+        double t0, t_established;
+        uint64_t start_us;
+};
+
+static double mono(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+static uint64_t realtime_us(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+}
+
+static void count_errno(struct ctx *x, int e) {
+        x->st.errors++;
+        x->st.errnos[e > 0 && e < ERRNO_SLOTS ? e : 0]++;
+}
+
+static int watch(struct ctx *x, int op, struct conn *c, uint32_t events) {
+        struct epoll_event ev = { .events = events, .data.ptr = c };
+
+        return epoll_ctl(x->epfd, op, c->fd, &ev) < 0 ? -errno : 0;
+}
+
+/* Ends a connection (closing the socket), successful or not. */
+static void finish(struct ctx *x, struct conn *c) {
+        if (c->state == ST_CONNECTING)
+                x->connecting--;
+        if (c->fd >= 0)
+                close(c->fd);
+        x->st.sent += c->bytes_sent / x->o.size;
+        free(c->out);
+        c->out = NULL;
+        c->fd = -1;
+        c->state = ST_FREE;
+        x->open--;
+        x->st.finished++;
+        if (x->o.mode == MODE_SHORT) {
+                c->next_free = x->free_head;
+                x->free_head = (uint32_t) (c - x->conns);
+        }
+}
+
+static void report_established(struct ctx *x);
+
+static void fail(struct ctx *x, struct conn *c, int error) {
+        bool connecting = c->state == ST_CONNECTING;
+
+        count_errno(x, error);
+        finish(x, c);
+        if (connecting) {
+                x->st.connect_failed++;
+                report_established(x);
+        }
+}
+
+static void fill(struct ctx *x, struct conn *c) {
+        size_t size = x->o.size;
+
+        if (!c->out) {
+                c->out = malloc(OUT_BUFFER_SIZE);
+                if (!c->out)
+                        return;
+        }
+        c->out_len = c->out_off = 0;
+        while (c->next_seq < c->to_send && c->out_len + size <= OUT_BUFFER_SIZE) {
+                char *line = c->out + c->out_len;
+                int n = snprintf(line, size, "bench %" PRIu32 " %" PRIu32 " ", c->id, c->next_seq);
+
+                memset(line + n, 'x', size - 1 - (size_t) n);
+                line[size - 1] = '\n';
+                c->out_len += size;
+                c->next_seq++;
+        }
+}
+
+static void start_reply(struct ctx *x, struct conn *c) {
+        if (shutdown(c->fd, SHUT_WR) < 0) {
+                fail(x, c, errno);
+                return;
+        }
+        c->state = ST_REPLY;
+        c->reply_len = 0;
+        if (watch(x, EPOLL_CTL_MOD, c, EPOLLIN) < 0)
+                fail(x, c, errno);
+}
+
+static void send_some(struct ctx *x, struct conn *c) {
+        size_t burst = 0;
+
+        while (burst < WRITE_BURST) {
+                ssize_t n;
+
+                if (c->out_off == c->out_len) {
+                        if (c->next_seq == c->to_send) {
+                                if (x->o.mode == MODE_SHORT && !x->o.ack)
+                                        finish(x, c);   /* the naive client: close at once */
+                                else
+                                        start_reply(x, c);
+                                return;
+                        }
+                        fill(x, c);
+                        if (!c->out) {
+                                fail(x, c, ENOMEM);
+                                return;
+                        }
+                }
+                n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+                if (n < 0) {
+                        if (errno == EAGAIN || errno == EINTR)
+                                return;
+                        fail(x, c, errno);
+                        return;
+                }
+                c->out_off += (size_t) n;
+                c->bytes_sent += (uint64_t) n;
+                burst += (size_t) n;
+        }
+}
+
+static void begin_sending(struct ctx *x, struct conn *c, uint32_t lines) {
+        c->state = ST_SENDING;
+        c->to_send = lines;
+        c->next_seq = 0;
+        c->out_len = c->out_off = 0;
+        if (watch(x, EPOLL_CTL_MOD, c, EPOLLOUT) < 0) {
+                fail(x, c, errno);
+                return;
+        }
+        send_some(x, c);
+}
+
+/* Once every connection has been tried: all are established, or failed. */
+static void report_established(struct ctx *x) {
+        if (x->t_established > 0 || x->st.established + x->st.connect_failed < x->o.count)
+                return;
+        x->t_established = mono();
+        if (x->o.mode == MODE_IDLE) {
+                printf("established connections=%lu failed=%lu seconds=%.3f\n", x->st.established,
+                       x->st.connect_failed, x->t_established - x->t0);
+                fflush(stdout);
+        }
+}
+
+static void connected(struct ctx *x, struct conn *c) {
+        x->connecting--;
+        x->st.established++;
+        if (x->o.mode == MODE_IDLE) {
+                c->state = ST_IDLE;
+                if (watch(x, EPOLL_CTL_MOD, c, EPOLLIN | EPOLLRDHUP) < 0)
+                        fail(x, c, errno);
+        } else
+                begin_sending(x, c, x->o.mode == MODE_FLOOD ? (uint32_t) x->o.messages : 1);
+        report_established(x);
+}
+
+static void open_one(struct ctx *x, struct conn *c) {
+        int fd = socket(x->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+        *c = (struct conn) { .fd = fd, .id = (uint32_t) x->next_id++, .state = ST_CONNECTING };
+        x->open++;
+        x->connecting++;
+        if (x->start_us == 0)
+                x->start_us = realtime_us();
+        if (fd < 0) {
+                fail(x, c, errno);
+                return;
+        }
+        if (connect(fd, (struct sockaddr *) &x->addr, x->addr_len) < 0 && errno != EINPROGRESS) {
+                fail(x, c, errno);
+                return;
+        }
+        if (watch(x, EPOLL_CTL_ADD, c, EPOLLOUT) < 0)
+                fail(x, c, errno);
+}
+
+static void open_more(struct ctx *x) {
+        while (!x->stop && x->next_id < x->o.count && x->connecting < x->o.connect_window) {
+                struct conn *c;
+
+                if (x->o.mode == MODE_SHORT) {
+                        if (x->free_head == UINT32_MAX)
+                                return;
+                        c = &x->conns[x->free_head];
+                        x->free_head = c->next_free;
+                } else
+                        c = &x->conns[x->next_id];
+                open_one(x, c);
+        }
+}
+
+static void read_reply(struct ctx *x, struct conn *c) {
+        for (;;) {
+                char scratch[256];
+                char *into = c->reply_len < REPLY_MAX - 1 ? c->reply + c->reply_len : scratch;
+                size_t room = c->reply_len < REPLY_MAX - 1 ? REPLY_MAX - 1 - c->reply_len : sizeof(scratch);
+                ssize_t n = recv(c->fd, into, room, 0);
+                unsigned long long confirmed;
+                char nl;
+
+                if (n < 0) {
+                        if (errno == EAGAIN || errno == EINTR)
+                                return;
+                        /* Without acknowledgements a reset after our close is no failure. */
+                        if (!x->o.ack) {
+                                finish(x, c);
+                                return;
+                        }
+                        fail(x, c, errno);
+                        return;
+                }
+                if (n > 0) {
+                        if (into == c->reply)
+                                c->reply_len += (size_t) n;
+                        continue;
+                }
+                if (x->o.ack) {
+                        c->reply[c->reply_len] = '\0';
+                        if (sscanf(c->reply, "OK %llu%c", &confirmed, &nl) != 2 || nl != '\n') {
+                                x->st.bad_replies++;
+                                x->st.errors++;
+                        } else {
+                                x->st.confirmed += confirmed;
+                                if (confirmed != c->to_send)
+                                        x->st.mismatches++;
+                        }
+                }
+                finish(x, c);
+                return;
+        }
+}
+
+static void on_event(struct ctx *x, struct conn *c, uint32_t events) {
+        int error = 0;
+        socklen_t len = sizeof(error);
+
+        switch (c->state) {
+        case ST_CONNECTING:
+                if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &error, &len) < 0)
+                        error = errno;
+                if (error) {
+                        fail(x, c, error);
+                        return;
+                }
+                connected(x, c);
+                return;
+        case ST_SENDING:
+                send_some(x, c);
+                return;
+        case ST_REPLY:
+                read_reply(x, c);
+                return;
+        case ST_IDLE: {
+                char b[256];
+                ssize_t n = recv(c->fd, b, sizeof(b), 0);
+
+                if (n < 0 && (errno == EAGAIN || errno == EINTR) && !(events & (EPOLLRDHUP | EPOLLHUP)))
+                        return;
+                /* The server closed (or talked on) a connection it should have kept. */
+                x->st.dropped++;
+                if (n < 0) {
+                        fail(x, c, errno);
+                        return;
+                }
+                x->st.errors++;
+                finish(x, c);
+                return;
+        }
+        case ST_FREE:
+                return;
+        }
+}
+
+static void begin_finishing(struct ctx *x) {
+        if (x->finishing)
+                return;
+        x->finishing = true;
+        for (size_t i = 0; i < x->n_slots; i++)
+                if (x->conns[i].state == ST_IDLE)
+                        begin_sending(x, &x->conns[i], 1);
+}
+
+static void on_signal(struct ctx *x) {
+        struct signalfd_siginfo si;
+
+        while (read(x->sigfd, &si, sizeof(si)) == (ssize_t) sizeof(si)) {
+                if (si.ssi_signo == SIGUSR1 && x->o.mode == MODE_IDLE)
+                        begin_finishing(x);
+                else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+                        x->stop = true;
+        }
+}
+
+/* Whatever is still open at the deadline or on SIGTERM. */
+static void abandon(struct ctx *x, bool timed_out) {
+        for (size_t i = 0; i < x->n_slots; i++) {
+                struct conn *c = &x->conns[i];
+
+                if (c->state == ST_FREE)
+                        continue;
+                /* Held idle connections ended by a signal are what --idle is for. */
+                if (timed_out || c->state != ST_IDLE) {
+                        x->st.errors++;
+                        x->st.timeouts += timed_out;
+                }
+                finish(x, c);
+        }
+}
+
+static bool all_done(const struct ctx *x) {
+        return x->next_id == x->o.count && x->open == 0;
+}
+
+static int run(struct ctx *x) {
+        struct epoll_event events[EVENTS_PER_WAIT];
+        double deadline, hold_end = -1;
+
+        x->t0 = mono();
+        deadline = x->t0 + x->o.timeout;
+        open_more(x);
+        while (!x->stop && !all_done(x)) {
+                double now = mono(), until = deadline;
+                int n, ms;
+
+                if (now >= deadline)
+                        break;
+                if (x->o.mode == MODE_IDLE && !x->finishing && x->t_established > 0) {
+                        if (hold_end < 0)
+                                hold_end = x->t_established + x->o.hold;
+                        if (now >= hold_end) {
+                                begin_finishing(x);
+                                continue;
+                        }
+                        until = hold_end < until ? hold_end : until;
+                }
+                ms = (int) ((until - now) * 1000) + 1;
+                n = epoll_wait(x->epfd, events, EVENTS_PER_WAIT, ms);
+                if (n < 0 && errno != EINTR) {
+                        perror("loadgen: epoll_wait");
+                        return -1;
+                }
+                for (int i = 0; i < n; i++) {
+                        if (events[i].data.ptr == NULL)
+                                on_signal(x);
+                        else
+                                on_event(x, events[i].data.ptr, events[i].events);
+                }
+                open_more(x);
+        }
+        if (!all_done(x))
+                abandon(x, !x->stop);
+        return 0;
+}
+
+static int resolve_loopback(struct ctx *x) {
+        struct sockaddr_in *in4 = (struct sockaddr_in *) &x->addr;
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *) &x->addr;
+
+        memset(&x->addr, 0, sizeof(x->addr));
+        if (inet_pton(AF_INET, x->o.host, &in4->sin_addr) == 1) {
+                if ((ntohl(in4->sin_addr.s_addr) >> 24) != 127)
+                        return -1;
+                in4->sin_family = AF_INET;
+                in4->sin_port = htons((uint16_t) x->o.port);
+                x->addr_len = sizeof(*in4);
+                return 0;
+        }
+        if (inet_pton(AF_INET6, x->o.host, &in6->sin6_addr) == 1) {
+                if (!IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr))
+                        return -1;
+                in6->sin6_family = AF_INET6;
+                in6->sin6_port = htons((uint16_t) x->o.port);
+                x->addr_len = sizeof(*in6);
+                return 0;
+        }
+        return -1;
+}
+
+/* Each connection is a descriptor; the soft limit is usually 1024. */
+static unsigned long raise_fd_limit(void) {
+        struct rlimit rl;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+                return 1024;
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0 && getrlimit(RLIMIT_NOFILE, &rl) < 0)
+                return 1024;
+        return rl.rlim_cur == RLIM_INFINITY ? 1ul << 20 : (unsigned long) rl.rlim_cur;
+}
+
+static void usage(FILE *out) {
+        fprintf(out,
+                "Usage: loadgen [OPTIONS] --port PORT MODE\n"
+                "Modes:\n"
+                "  --connections N --messages M   N connections at once, M lines each, then \"OK <n>\"\n"
+                "  --short N                      N one-line connections, --in-flight at once\n"
+                "  --idle N                       N silent connections; SIGUSR1 or --hold: one line each\n"
+                "Options:\n"
+                "  --host ADDR          loopback address (default 127.0.0.1)\n"
+                "  --size BYTES         bytes per line, newline included (default 100, at least 40)\n"
+                "  --in-flight K        --short: connections open at once (default 50)\n"
+                "  --ack                --short: half-close and check \"OK 1\" instead of closing\n"
+                "  --no-ack             do not expect \"OK <n>\"; wait for the server to close\n"
+                "  --connect-window W   handshakes in progress at once (default 256)\n"
+                "  --hold SECONDS       --idle: hold this long at most (default 60)\n"
+                "  --timeout SECONDS    end everything by then (default 120)\n");
+}
+
+static int parse_ulong(const char *s, unsigned long *v) {
+        char *end;
+
+        errno = 0;
+        *v = strtoul(s, &end, 10);
+        return errno || end == s || *end || s[0] == '-' ? -1 : 0;
+}
+
+static int parse_options(int argc, char **argv, struct options *o) {
+        enum { O_CONNECTIONS = 256, O_MESSAGES, O_SHORT, O_IDLE, O_HOST, O_PORT, O_SIZE, O_IN_FLIGHT,
+               O_ACK, O_NO_ACK, O_WINDOW, O_HOLD, O_TIMEOUT, O_HELP };
+        static const struct option options[] = {
+                { "connections", required_argument, NULL, O_CONNECTIONS },
+                { "messages", required_argument, NULL, O_MESSAGES },
+                { "short", required_argument, NULL, O_SHORT },
+                { "idle", required_argument, NULL, O_IDLE },
+                { "host", required_argument, NULL, O_HOST },
+                { "port", required_argument, NULL, O_PORT },
+                { "size", required_argument, NULL, O_SIZE },
+                { "in-flight", required_argument, NULL, O_IN_FLIGHT },
+                { "ack", no_argument, NULL, O_ACK },
+                { "no-ack", no_argument, NULL, O_NO_ACK },
+                { "connect-window", required_argument, NULL, O_WINDOW },
+                { "hold", required_argument, NULL, O_HOLD },
+                { "timeout", required_argument, NULL, O_TIMEOUT },
+                { "help", no_argument, NULL, O_HELP },
+                { 0 },
+        };
+        bool no_ack = false, ack = false;
+        unsigned long v;
+        int c;
+
+        *o = (struct options) { .host = "127.0.0.1", .in_flight = 50, .connect_window = 256, .size = 100,
+                                .timeout = 120, .hold = 60, .messages = 1 };
+        while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+                if (c == O_HELP) {
+                        usage(stdout);
+                        exit(0);
+                }
+                if (c == O_HOST) {
+                        o->host = optarg;
+                        continue;
+                }
+                if (c == O_ACK || c == O_NO_ACK) {
+                        *(c == O_ACK ? &ack : &no_ack) = true;
+                        continue;
+                }
+                if (c == O_HOLD || c == O_TIMEOUT) {
+                        char *end;
+                        double d = strtod(optarg, &end);
+                        if (end == optarg || *end || !(d >= 0 && d <= 86400))
+                                return -1;
+                        *(c == O_HOLD ? &o->hold : &o->timeout) = d;
+                        continue;
+                }
+                if (c == '?' || parse_ulong(optarg, &v) < 0)
+                        return -1;
+                switch (c) {
+                case O_CONNECTIONS:
+                case O_SHORT:
+                case O_IDLE:
+                        if (o->mode != MODE_NONE)
+                                return -1;
+                        o->mode = c == O_CONNECTIONS ? MODE_FLOOD : c == O_SHORT ? MODE_SHORT : MODE_IDLE;
+                        o->count = v;
+                        break;
+                case O_MESSAGES:
+                        o->messages = v;
+                        break;
+                case O_PORT:
+                        o->port = (int) v;
+                        break;
+                case O_SIZE:
+                        o->size = v;
+                        break;
+                case O_IN_FLIGHT:
+                        o->in_flight = v;
+                        break;
+                case O_WINDOW:
+                        o->connect_window = v;
+                        break;
+                }
+        }
+        if (optind < argc || o->mode == MODE_NONE || o->port < 1 || o->port > 65535 || o->count < 1 ||
+            o->count > UINT32_MAX || o->messages < 1 || o->messages > UINT32_MAX || o->size < 40 ||
+            o->size > OUT_BUFFER_SIZE || o->in_flight < 1 || o->connect_window < 1 ||
+            (ack && o->mode != MODE_SHORT) || (ack && no_ack))
+                return -1;
+        /* --connections and --idle end with "OK <n>" unless told otherwise;
+         * --short closes without waiting unless told to wait. */
+        o->ack = o->mode == MODE_SHORT ? ack : !no_ack;
+        return 0;
+}
+
+static void report(const struct ctx *x, double seconds) {
+        static const char *const mode_names[] = { "none", "flood", "short", "idle" };
+        const struct stats *s = &x->st;
+
+        for (int e = 0; e < ERRNO_SLOTS; e++)
+                if (s->errnos[e])
+                        fprintf(stderr, "loadgen: %lu connections failed: %s\n", s->errnos[e],
+                                e ? strerror(e) : "unknown error");
+        if (s->dropped)
+                fprintf(stderr, "loadgen: %lu idle connections were closed or reset by the server\n", s->dropped);
+        if (s->bad_replies)
+                fprintf(stderr, "loadgen: %lu connections got no \"OK <n>\" reply\n", s->bad_replies);
+        if (s->timeouts)
+                fprintf(stderr, "loadgen: %lu connections still open at the %.0f s deadline\n", s->timeouts,
+                        x->o.timeout);
+        printf("result mode=%s connections=%lu messages=%lu size=%lu sent=%" PRIu64 " confirmed=%" PRIu64
+               " mismatches=%lu errors=%lu timeouts=%lu established=%lu dropped=%lu start_us=%" PRIu64
+               " connect_s=%.3f seconds=%.3f\n",
+               mode_names[x->o.mode], x->o.count, x->o.mode == MODE_FLOOD ? x->o.messages : 1, x->o.size, s->sent,
+               s->confirmed, s->mismatches, s->errors, s->timeouts, s->established, s->dropped, x->start_us,
+               x->t_established > 0 ? x->t_established - x->t0 : -1.0, seconds);
+        fflush(stdout);
+}
+
+int main(int argc, char **argv) {
+        struct ctx x = { .epfd = -1, .sigfd = -1, .free_head = UINT32_MAX };
+        struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
+        unsigned long limit;
+        sigset_t mask;
+        int r;
+
+        if (parse_options(argc, argv, &x.o) < 0) {
+                usage(stderr);
+                return 2;
+        }
+        if (resolve_loopback(&x) < 0) {
+                fprintf(stderr, "loadgen: '%s' is not a loopback address; refusing\n", x.o.host);
+                return 2;
+        }
+        x.n_slots = x.o.mode == MODE_SHORT ? (x.o.in_flight < x.o.count ? x.o.in_flight : x.o.count) : x.o.count;
+        limit = raise_fd_limit();
+        if (x.n_slots + 16 > limit) {
+                fprintf(stderr, "loadgen: %zu connections need more descriptors than the limit of %lu\n",
+                        x.n_slots, limit);
+                return 2;
+        }
+        x.conns = calloc(x.n_slots, sizeof(*x.conns));
+        if (!x.conns) {
+                fprintf(stderr, "loadgen: out of memory\n");
+                return 1;
+        }
+        for (size_t i = 0; i < x.n_slots; i++) {
+                x.conns[i].fd = -1;
+                if (x.o.mode == MODE_SHORT) {
+                        x.conns[i].next_free = x.free_head;
+                        x.free_head = (uint32_t) i;
+                }
+        }
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGUSR1);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        x.sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+        x.epfd = epoll_create1(EPOLL_CLOEXEC);
+        if (x.sigfd < 0 || x.epfd < 0 || epoll_ctl(x.epfd, EPOLL_CTL_ADD, x.sigfd, &ev) < 0) {
+                perror("loadgen: setup");
+                return 1;
+        }
+
+        r = run(&x);
+        report(&x, mono() - x.t0);
+        free(x.conns);
+        close(x.epfd);
+        close(x.sigfd);
+        return r < 0 || x.st.errors || x.st.mismatches ? 1 : 0;
+}
