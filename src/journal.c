@@ -1,6 +1,7 @@
 #include "journal.h"
 
 #include <errno.h>
+#include <pthread.h>
 /* CODE_FILE= and friends would name this file on every client message. */
 #define SD_JOURNAL_SUPPRESS_LOCATION
 #include <systemd/sd-journal.h>
@@ -10,6 +11,18 @@ bool journal_present(void) {
         return access(JOURNAL_SOCKET_PATH, F_OK) == 0;
 }
 
+/* journald takes one entry at a time, and a sender waits when its socket
+ * queue is full. With several threads waiting there, each entry journald
+ * takes wakes all of them for one to win; measured on workload B of make
+ * bench, two epoll loops spent about a third more CPU per message that way
+ * than behind this lock, where only one thread waits on the socket. */
+static pthread_mutex_t send_lock = PTHREAD_MUTEX_INITIALIZER;
+
 int journal_send(const struct iovec *fields, size_t n_fields) {
-        return sd_journal_sendv(fields, (int) n_fields);
+        int r;
+
+        pthread_mutex_lock(&send_lock);
+        r = sd_journal_sendv(fields, (int) n_fields);
+        pthread_mutex_unlock(&send_lock);
+        return r;
 }

@@ -29,3 +29,6 @@ const struct mode_driver *mode_driver_for(enum concurrency_mode mode);
 
 /* The number of threads or loops `workers` asks for (0 = online CPUs). */
 int mode_worker_count(const struct server *s);
+
+/* The pool driver with n worker threads; `sequential` is a pool of one. */
+int mode_pool_serve(struct server *s, int n);

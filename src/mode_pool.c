@@ -90,9 +90,9 @@ static bool stop_workers(struct pool *p, pthread_t *threads, int n) {
         return true;
 }
 
-static int run_pool(struct server *s) {
+int mode_pool_serve(struct server *s, int want) {
         struct pool p = { .server = s };
-        int want = mode_worker_count(s), started, fd, r;
+        int started, fd, r;
         pthread_t *threads = calloc((size_t) want, sizeof(*threads));
         struct peer peer;
 
@@ -124,6 +124,10 @@ static int run_pool(struct server *s) {
         pthread_cond_destroy(&p.queued);
         pthread_mutex_destroy(&p.lock);
         return fd == -ECANCELED ? 0 : fd;
+}
+
+static int run_pool(struct server *s) {
+        return mode_pool_serve(s, mode_worker_count(s));
 }
 
 const struct mode_driver mode_pool = { MODE_POOL, run_pool };
