@@ -17,7 +17,8 @@
 /* On the way out, read at most this much of what the peer already sent, so a
  * peer that never stops sending cannot hold a stopping harkd. */
 #define END_READ_MAX (1024 * 1024)
-#define READ_CHUNK 16384
+/* Small: in `thread` mode every connection has one on its own stack. */
+#define READ_CHUNK 4096
 
 /* The first two fields (PRIORITY, SYSLOG_IDENTIFIER) are the message's own;
  * harkd's events about the connection carry the rest. */

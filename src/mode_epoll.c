@@ -80,21 +80,45 @@ static void close_connection(struct loop *l, struct connection *c, enum connecti
                 set_listening(l, true);
 }
 
+/* One read per wake-up keeps the loop fair among busy connections; when the
+ * peer has closed (EPOLLRDHUP) reading on to the end saves a wake-up. */
+static void on_readable(struct loop *l, struct connection *c, uint32_t events) {
+        bool got_data = false;
+        ssize_t n;
+
+        do {
+                n = connection_receive(c, l->buffer, sizeof(l->buffer));
+                got_data = got_data || n > 0;
+        } while (n > 0 && (events & EPOLLRDHUP));
+        if (n == 0 || (n < 0 && n != -EAGAIN)) {
+                close_connection(l, c, n == 0 ? CONNECTION_EOF : CONNECTION_FAILED);
+                return;
+        }
+        /* Keep the list in order of last activity: the oldest expires first. */
+        if (got_data) {
+                list_remove(l, c);
+                list_append(l, c);
+        }
+        if (n == -EAGAIN)
+                framer_trim(&c->framer);
+}
+
 static int add_connection(struct loop *l, int fd, const struct peer *peer) {
         struct connection *c = malloc(sizeof(*c));
         int r;
 
         if (!c)
                 return -ENOMEM;
-        r = fd_set_nonblocking(fd, true);
-        if (r >= 0)
-                r = watch(l, EPOLL_CTL_ADD, fd, EPOLLIN | EPOLLRDHUP, c);
+        r = watch(l, EPOLL_CTL_ADD, fd, EPOLLIN | EPOLLRDHUP, c);
         if (r < 0) {
                 free(c);
                 return r;
         }
         connection_init(c, l->server, fd, peer, server_next_connection_id(l->server));
         list_append(l, c);
+        /* A short-lived client has often sent (and closed) already: read now
+         * rather than after another round through epoll_wait(). */
+        on_readable(l, c, EPOLLRDHUP);
         return 0;
 }
 
@@ -109,7 +133,7 @@ static void accept_connections(struct loop *l, int listen_fd) {
                         set_listening(l, false);
                         return;
                 }
-                fd = server_accept_from(s, listen_fd, &peer);
+                fd = server_accept_from(s, listen_fd, SOCK_NONBLOCK, &peer);
                 if (fd == -EAGAIN)
                         return;
                 if (fd < 0) {
@@ -129,19 +153,6 @@ static void accept_connections(struct loop *l, int listen_fd) {
         }
 }
 
-static void on_readable(struct loop *l, struct connection *c) {
-        ssize_t n = connection_receive(c, l->buffer, sizeof(l->buffer));
-
-        if (n > 0) {
-                list_remove(l, c);
-                list_append(l, c);
-        } else if (n == 0)
-                close_connection(l, c, CONNECTION_EOF);
-        else if (n == -EAGAIN)
-                framer_trim(&c->framer);
-        else
-                close_connection(l, c, CONNECTION_FAILED);
-}
 
 static void begin_stopping(struct loop *l) {
         l->stopping = true;
@@ -189,7 +200,7 @@ static void *loop_run(void *arg) {
                                 if (!l->stopping)
                                         accept_connections(l, *(int *) tag);
                         } else
-                                on_readable(l, tag);
+                                on_readable(l, tag, events[i].events);
                 }
         }
         return NULL;

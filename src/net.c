@@ -30,11 +30,15 @@ int peer_from_socket(int fd, struct peer *peer) {
         struct sockaddr_storage sa;
         socklen_t len = sizeof(sa);
 
-        memset(peer, 0, sizeof(*peer));
         if (getpeername(fd, (struct sockaddr *) &sa, &len) < 0)
                 return -errno;
-        peer->family = sa.ss_family;
-        if (sa.ss_family == AF_UNIX) {
+        return peer_from_address(fd, &sa, len, peer);
+}
+
+int peer_from_address(int fd, const struct sockaddr_storage *sa, socklen_t len, struct peer *peer) {
+        memset(peer, 0, sizeof(*peer));
+        peer->family = sa->ss_family;
+        if (sa->ss_family == AF_UNIX) {
                 struct ucred cred;
                 socklen_t clen = sizeof(cred);
 
@@ -48,9 +52,9 @@ int peer_from_socket(int fd, struct peer *peer) {
                 snprintf(peer->address, sizeof(peer->address), "uid:%u", (unsigned) cred.uid);
                 return 0;
         }
-        if (sa.ss_family != AF_INET && sa.ss_family != AF_INET6)
+        if (sa->ss_family != AF_INET && sa->ss_family != AF_INET6)
                 return -EAFNOSUPPORT;
-        describe_inet(peer, &sa, len);
+        describe_inet(peer, sa, len);
         return 0;
 }
 

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 struct peer {
@@ -18,6 +19,9 @@ struct peer {
 
 /* Describes the remote end of a connected socket. */
 int peer_from_socket(int fd, struct peer *peer);
+
+/* The same from the address accept(2) returned (fd only for SO_PEERCRED). */
+int peer_from_address(int fd, const struct sockaddr_storage *sa, socklen_t len, struct peer *peer);
 
 int fd_set_nonblocking(int fd, bool nonblocking);
 int fd_set_cloexec(int fd);

@@ -236,7 +236,7 @@ static void refuse(struct server *s, int fd, const struct peer *peer, unsigned o
         struct iovec fields[2];
         char source[96];
 
-        /* For a unix peer the source is its user (see peer_from_socket()). */
+        /* For a unix peer the source is its user (see peer_from_address()). */
         if (peer->family == AF_UNIX)
                 snprintf(source, sizeof(source), "REMOTE_UID=%u", (unsigned) peer->uid);
         else
@@ -250,11 +250,13 @@ static void refuse(struct server *s, int fd, const struct peer *peer, unsigned o
         close(fd);
 }
 
-int server_accept_from(struct server *s, int listen_fd, struct peer *peer) {
+int server_accept_from(struct server *s, int listen_fd, int flags, struct peer *peer) {
+        struct sockaddr_storage sa;
+        socklen_t len = sizeof(sa);
         unsigned open_from_source;
         int fd, r;
 
-        fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+        fd = accept4(listen_fd, (struct sockaddr *) &sa, &len, SOCK_CLOEXEC | flags);
         if (fd < 0) {
                 r = -errno;
                 if (r == -EMFILE || r == -ENFILE || r == -ENOBUFS || r == -ENOMEM)
@@ -262,7 +264,7 @@ int server_accept_from(struct server *s, int listen_fd, struct peer *peer) {
                 /* Nothing pending, or a connection that died while queued. */
                 return -EAGAIN;
         }
-        r = peer_from_socket(fd, peer);
+        r = peer_from_address(fd, &sa, len, peer);
         if (r < 0) {
                 close(fd);
                 return -EAGAIN;
@@ -395,7 +397,7 @@ int server_accept(struct server *s, struct peer *peer) {
                 for (size_t i = first_listener; i < n && !server_stopping(s); i++) {
                         if (!pfd[i].revents)
                                 continue;
-                        r = server_accept_from(s, pfd[i].fd, peer);
+                        r = server_accept_from(s, pfd[i].fd, 0, peer);
                         if (r >= 0)
                                 return r;
                         if (r == -EAGAIN)

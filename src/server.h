@@ -87,10 +87,11 @@ void server_settings(struct server *s, struct connection_settings *settings);
 int server_accept(struct server *s, struct peer *peer);
 
 /* Accepts one pending connection from listening socket fd, applying the
- * limits (a refusal is logged and counted). Returns the fd, -EAGAIN when there
- * is none or it was refused, -EMFILE/-ENFILE when out of descriptors (the
- * caller backs off), else -errno. */
-int server_accept_from(struct server *s, int fd, struct peer *peer);
+ * limits (a refusal is logged and counted); flags as for accept4(2), besides
+ * SOCK_CLOEXEC which is always set. Returns the fd, -EAGAIN when there is
+ * none or it was refused, -EMFILE/-ENFILE when out of descriptors (the caller
+ * backs off), else -errno. */
+int server_accept_from(struct server *s, int fd, int flags, struct peer *peer);
 
 /* Gives back the slot of a connection from peer; wakes a paused accept loop. */
 void server_release(struct server *s, const struct peer *peer);
