@@ -53,9 +53,11 @@ UNITS       = systemd/harkd.service systemd/harkd.socket \
 
 # Debian package names of what each target needs; installed by `make deps`
 # (as root, with apt-get) only when pkg-config or the command is missing.
-BUILD_DEBS  = gcc make pkg-config libconfig-dev libsystemd-dev
-TEST_DEBS   = $(BUILD_DEBS) libcmocka-dev systemd mandoc netcat-openbsd
-BENCH_DEBS  = $(TEST_DEBS) rsyslog
+# clang builds (CI's sanitizer runs) need clang and, for SANITIZE, its runtimes.
+CC_DEBS     = $(if $(findstring clang,$(CC)),clang $(if $(SANITIZE),libclang-rt-14-dev),gcc)
+BUILD_DEBS  = $(CC_DEBS) make pkg-config libconfig-dev libsystemd-dev
+TEST_DEBS   = $(BUILD_DEBS) libcmocka-dev systemd procps mandoc netcat-openbsd
+BENCH_DEBS  = $(TEST_DEBS) rsyslog iproute2
 
 .PHONY: all run check bench deps deps-test deps-bench install uninstall clean \
         unit-tests it-tests lint-man
