@@ -212,15 +212,16 @@ void connection_end(struct connection *c, enum connection_end why) {
 }
 
 int connection_poll_timeout(const struct connection *c) {
-        int timeout = atomic_load_explicit(&c->server->stats->timeout_ms, memory_order_relaxed);
-        long long deadline = timeout > 0 ? c->last_activity_ms + timeout : -1;
+        int idle_ms = atomic_load_explicit(&c->server->stats->timeout_ms, memory_order_relaxed), wait;
+        long long deadline = idle_ms > 0 ? c->last_activity_ms + idle_ms : -1;
 
         if (server_stopping(c->server)) {
                 long long drain = atomic_load(&c->server->drain_deadline);
                 if (deadline < 0 || drain < deadline)
                         deadline = drain;
         }
-        return ms_until(deadline);
+        wait = ms_until(deadline);
+        return wait < 0 || wait > CONNECTION_RECHECK_MS ? CONNECTION_RECHECK_MS : wait;
 }
 
 enum connection_end connection_deadline_reason(const struct connection *c) {

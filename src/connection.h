@@ -62,8 +62,13 @@ ssize_t connection_receive(struct connection *c, char *buffer, size_t size);
  * as a last message and, after a clean end of stream, answers "OK <n>". */
 void connection_end(struct connection *c, enum connection_end why);
 
-/* Milliseconds until the connection's deadline (idle timeout, or the drain
- * bound once stopping), -1 for none, 0 when it has passed. */
+/* A reload may shorten the idle timeout of connections that are waiting:
+ * they look at it again at least this often. */
+#define CONNECTION_RECHECK_MS 1000
+
+/* Milliseconds to wait for the connection: until its deadline (idle timeout,
+ * or the drain bound once stopping) but at most CONNECTION_RECHECK_MS; 0 when
+ * the deadline has passed. */
 int connection_poll_timeout(const struct connection *c);
 
 /* Why the connection should end now that its deadline passed. */

@@ -22,7 +22,10 @@ int journal_send(const struct iovec *fields, size_t n_fields) {
         int r;
 
         pthread_mutex_lock(&send_lock);
-        r = sd_journal_sendv(fields, (int) n_fields);
+        /* A signal (SIGTERM to a `fork` child) must not lose a received message. */
+        do
+                r = sd_journal_sendv(fields, (int) n_fields);
+        while (r == -EINTR);
         pthread_mutex_unlock(&send_lock);
         return r;
 }

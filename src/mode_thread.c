@@ -37,6 +37,8 @@ struct job {
 struct threads {
         struct server *server;
         pthread_mutex_t lock;
+        pthread_cond_t all_finished;
+        unsigned running;               /* under lock: started, not yet finished */
         struct job *finished;           /* under lock: threads done with their connection */
         struct job *idle;               /* joined; their stacks wait for the next thread */
 };
@@ -50,6 +52,8 @@ static void *connection_thread(void *arg) {
         pthread_mutex_lock(&t->lock);
         job->next = t->finished;
         t->finished = job;
+        if (--t->running == 0)
+                pthread_cond_signal(&t->all_finished);
         pthread_mutex_unlock(&t->lock);
         return NULL;
 }
@@ -111,9 +115,15 @@ static int start_thread(struct threads *t, int fd, const struct peer *peer) {
         job->id = server_next_connection_id(t->server);
         pthread_attr_init(&attr);
         pthread_attr_setstack(&attr, job->stack, THREAD_STACK_SIZE);
+        pthread_mutex_lock(&t->lock);
+        t->running++;
+        pthread_mutex_unlock(&t->lock);
         r = pthread_create(&job->thread, &attr, connection_thread, job);
         pthread_attr_destroy(&attr);
         if (r != 0) {
+                pthread_mutex_lock(&t->lock);
+                t->running--;
+                pthread_mutex_unlock(&t->lock);
                 job->next = t->idle;
                 t->idle = job;
                 return -r;
@@ -127,6 +137,7 @@ static int run_thread(struct server *s) {
         int fd, r;
 
         pthread_mutex_init(&t.lock, NULL);
+        pthread_cond_init(&t.all_finished, NULL);
         while ((fd = server_accept(s, &peer)) >= 0) {
                 r = start_thread(&t, fd, &peer);
                 if (r < 0) {
@@ -139,12 +150,19 @@ static int run_thread(struct server *s) {
         server_begin_drain(s);
         if (!server_wait_idle(s, atomic_load(&s->drain_deadline) + DRAIN_GRACE_MS))
                 return -EBUSY;
+        /* Every connection is released; the threads are a few steps from done.
+         * Wait for them: they still use t and the server. */
+        pthread_mutex_lock(&t.lock);
+        while (t.running > 0)
+                pthread_cond_wait(&t.all_finished, &t.lock);
+        pthread_mutex_unlock(&t.lock);
         reap(&t);
         while (t.idle) {
                 struct job *next = t.idle->next;
                 free_job(t.idle);
                 t.idle = next;
         }
+        pthread_cond_destroy(&t.all_finished);
         pthread_mutex_destroy(&t.lock);
         return fd == -ECANCELED ? 0 : fd;
 }

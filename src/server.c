@@ -119,7 +119,9 @@ static void on_signal(int signo) {
 
 int server_handle_signals(struct server *s) {
         static const int handled[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD };
-        struct sigaction sa = { .sa_handler = on_signal };
+        /* SA_RESTART: a blocking journal write goes on after the handler. The
+         * wait loops see EINTR from poll(2) anyway, and look at the flags. */
+        struct sigaction sa = { .sa_handler = on_signal, .sa_flags = SA_RESTART };
 
         signal_target = s;
         sigemptyset(&sa.sa_mask);

@@ -1,0 +1,217 @@
+/* What a peer can make harkd spend, in every concurrency mode: descriptors
+ * (EMFILE on accept backs off instead of spinning, and open connections go
+ * on), memory per idle connection, and memory per slow, endless line. */
+#include "support.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define JOURNAL_TIMEOUT_MS 10000
+
+static bool mode_is(const char *mode) {
+        return strcmp(it_mode, mode) == 0;
+}
+
+static long proc_status_kib(pid_t pid, const char *key) {
+        char path[64], *text, *line;
+        long value = -1;
+
+        snprintf(path, sizeof(path), "/proc/%d/status", (int) pid);
+        text = it_read_file(path, NULL);
+        assert_non_null(text);
+        line = strstr(text, key);
+        if (line)
+                value = strtol(line + strlen(key), NULL, 10);
+        free(text);
+        assert_true(value >= 0);
+        return value;
+}
+
+/* utime + stime of pid, in clock ticks. */
+static long cpu_ticks(pid_t pid) {
+        char path[64], *text, *p;
+        long utime, stime;
+
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
+        text = it_read_file(path, NULL);
+        assert_non_null(text);
+        p = strrchr(text, ')');
+        assert_non_null(p);
+        /* Fields after "(comm)": state is 3rd; utime and stime are 14th, 15th. */
+        assert_int_equal(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %ld %ld", &utime, &stime), 2);
+        free(text);
+        return utime + stime;
+}
+
+/* The descriptor number the process would get next: RLIMIT_NOFILE limits
+ * numbers, not how many are open. */
+static int lowest_free_fd(pid_t pid) {
+        char path[64];
+        bool used[1024] = { false };
+        struct dirent *d;
+        DIR *dir;
+        int n = 0;
+
+        snprintf(path, sizeof(path), "/proc/%d/fd", (int) pid);
+        dir = opendir(path);
+        assert_non_null(dir);
+        while ((d = readdir(dir))) {
+                int fd = atoi(d->d_name);
+                if (d->d_name[0] != '.' && fd < 1024)
+                        used[fd] = true;
+        }
+        closedir(dir);
+        while (n < 1024 && used[n])
+                n++;
+        return n;
+}
+
+/* The soft limit only: raising a hard limit again takes CAP_SYS_RESOURCE. */
+static void set_fd_limit(pid_t pid, rlim_t limit) {
+        struct rlimit rl;
+
+        assert_int_equal(prlimit(pid, RLIMIT_NOFILE, NULL, &rl), 0);
+        rl.rlim_cur = limit < rl.rlim_max ? limit : rl.rlim_max;
+        assert_int_equal(prlimit(pid, RLIMIT_NOFILE, &rl, NULL), 0);
+}
+
+/* harkd out of descriptors: accept fails with EMFILE. It must back off (not
+ * spin), keep serving the connection it has, log the cause, and accept the
+ * waiting clients once descriptors are free again. */
+static void test_emfile_backs_off(void **state) {
+        enum { WAITING = 5 };
+        struct it_test *t = *state;
+        struct harkd *h = it_test_harkd(t, 0, &(struct harkd_options) { .max_connections = 100 });
+        int open_before = -1, waiting[WAITING];
+        long ticks;
+        uint64_t confirmed;
+        struct it_entries e;
+
+        /* `sequential` serves one connection at a time: an open one would stop
+         * it from accepting at all, so only the other modes hold one. */
+        if (!mode_is("sequential")) {
+                open_before = it_test_connect(t, h->host, h->port);
+                assert_int_equal(it_send_str(open_before, "before the limit\n"), 0);
+                assert_int_equal(it_journal_messages(h->identifier, 1, JOURNAL_TIMEOUT_MS, &e), 1);
+                it_entries_free(&e);
+        }
+        set_fd_limit(h->pid, (rlim_t) lowest_free_fd(h->pid));
+
+        for (int i = 0; i < WAITING; i++)
+                waiting[i] = it_test_connect(t, h->host, h->port);
+        {
+                char pid_match[32];
+                const char *const matches[] = { harkd_pid_match(h, pid_match, sizeof(pid_match)), NULL };
+
+                assert_true(it_harkd_events(matches, "Too many open files", 1, 5000, NULL) >= 1);
+        }
+
+        ticks = cpu_ticks(h->pid);
+        it_sleep_ms(1000);
+        ticks = cpu_ticks(h->pid) - ticks;
+        if (ticks > sysconf(_SC_CLK_TCK) / 4)
+                fail_msg("harkd used %ld ticks of CPU in 1 s out of descriptors: it spins", ticks);
+
+        if (open_before >= 0) {
+                assert_int_equal(it_send_str(open_before, "during the limit\n"), 0);
+                assert_int_equal(it_finish(open_before, &confirmed, 5000), 0);
+                assert_int_equal(confirmed, 2);
+        }
+
+        set_fd_limit(h->pid, 65536);
+        for (int i = 0; i < WAITING; i++) {
+                char text[32];
+
+                snprintf(text, sizeof(text), "waited %d\n", i);
+                assert_int_equal(it_send_str(waiting[i], text), 0);
+                assert_int_equal(it_finish(waiting[i], &confirmed, 5000), 0);
+                assert_int_equal(confirmed, 1);
+        }
+        assert_int_equal(it_journal_messages(h->identifier, WAITING + (open_before >= 0 ? 2 : 0),
+                                             JOURNAL_TIMEOUT_MS, &e),
+                         WAITING + (open_before >= 0 ? 2 : 0));
+        it_entries_free(&e);
+        it_assert_harkd_stops(h, 8000);
+}
+
+/* Idle connections, some in the middle of a line, with a large
+ * max_message_size: none may cost a max-size buffer. */
+static void test_idle_connections_are_cheap(void **state) {
+        enum { IDLE = 300, MAX_MESSAGE = 1024 * 1024, GROWTH_LIMIT_KIB = 24 * 1024 };
+        struct it_test *t = *state;
+        /* `sequential` and `pool` read only the connections they serve: fill
+         * the workers' hands too, then the rest wait unread. */
+        struct harkd *h = it_test_harkd(t, 0, &(struct harkd_options) {
+                .max_connections = IDLE + 10, .max_message_size = MAX_MESSAGE, .timeout = "60" });
+        int fds[IDLE];
+        long before, after;
+
+        before = proc_status_kib(h->pid, "VmRSS:");
+        for (int i = 0; i < IDLE; i++) {
+                fds[i] = it_connect(h->host, h->port, 5000);
+                assert_true(fds[i] >= 0);
+                assert_int_equal(it_send_str(fds[i], i % 2 ? "a complete line\n" : "half a li"), 0);
+        }
+        /* Every connection open, its bytes received and framed. */
+        it_sleep_ms(1000);
+        after = proc_status_kib(h->pid, "VmRSS:");
+        for (int i = 0; i < IDLE; i++)
+                close(fds[i]);
+        if (after - before > GROWTH_LIMIT_KIB)
+                fail_msg("%d idle connections grew harkd by %ld KiB", IDLE, after - before);
+        it_assert_harkd_stops(h, 8000);
+}
+
+/* A line that never ends, sent for as long as the peer likes: harkd holds at
+ * most max_message_size of it, logs that much, truncated, and goes on. */
+static void test_endless_line_is_bounded(void **state) {
+        enum { MAX_MESSAGE = 4096, SENT = 64 * 1024 * 1024, CHUNK = 64 * 1024, GROWTH_LIMIT_KIB = 8 * 1024 };
+        struct it_test *t = *state;
+        struct harkd *h = it_test_harkd(t, 0, &(struct harkd_options) { .max_message_size = MAX_MESSAGE });
+        char *chunk = malloc(CHUNK);
+        long before, after;
+        uint64_t confirmed;
+        struct it_entries e;
+        size_t length;
+        int fd;
+
+        assert_non_null(chunk);
+        memset(chunk, 'x', CHUNK);
+        fd = it_test_connect(t, h->host, h->port);
+        before = proc_status_kib(h->pid, "VmRSS:");
+        for (size_t sent = 0; sent < SENT; sent += CHUNK)
+                assert_int_equal(it_send(fd, chunk, CHUNK), 0);
+        after = proc_status_kib(h->pid, "VmRSS:");
+        free(chunk);
+        assert_int_equal(it_send_str(fd, "\nnext line\n"), 0);
+        assert_int_equal(it_finish(fd, &confirmed, 10000), 0);
+        assert_int_equal(confirmed, 2);
+
+        /* In `fork` mode a child holds the line; the parent must not grow either. */
+        if (after - before > GROWTH_LIMIT_KIB)
+                fail_msg("a %d MiB line grew harkd by %ld KiB", SENT >> 20, after - before);
+        assert_int_equal(it_journal_messages(h->identifier, 2, JOURNAL_TIMEOUT_MS, &e), 2);
+        assert_non_null(it_entry_field(&e.v[0], "MESSAGE", &length));
+        assert_int_equal(length, MAX_MESSAGE);
+        it_assert_field(&e.v[0], "HARK_TRUNCATED", "1");
+        it_assert_field(&e.v[1], "MESSAGE", "next line");
+        assert_null(it_entry_field(&e.v[1], "HARK_TRUNCATED", NULL));
+        it_entries_free(&e);
+        it_assert_harkd_stops(h, 8000);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_emfile_backs_off, it_setup, it_teardown),
+                cmocka_unit_test_setup_teardown(test_idle_connections_are_cheap, it_setup, it_teardown),
+                cmocka_unit_test_setup_teardown(test_endless_line_is_bounded, it_setup, it_teardown),
+        };
+
+        return it_run_mode_groups("resources", tests, sizeof(tests) / sizeof(tests[0])) ? 1 : 0;
+}
