@@ -112,6 +112,8 @@ static void deliver(void *userdata, const struct framed_message *m) {
                 iov[n++] = truncated;
 
         c->received++;
+        if (c->unconfirmed == 0)
+                c->batch_socket_present = journal_socket_identify(&c->batch_socket);
         r = journal_send(iov, n);
         if (r < 0)
                 report_failure(c, r, 1);
@@ -127,17 +129,20 @@ static void deliver(void *userdata, const struct framed_message *m) {
 }
 
 /* A send "succeeds" even without a journal (see journal_send()), so a batch
- * counts as delivered only if the journal's socket is still there after it.
- * Once per batch, not per message: the check is a path lookup. A journal that
- * vanishes mid-batch makes the whole batch count as lost: undercounting is
- * the price of never confirming a message that went nowhere. */
+ * counts as delivered only if journald's socket was there before it and is
+ * the same socket after it: one that was missing, or replaced meanwhile, may
+ * have swallowed entries. Once per batch, not per message: each check is a
+ * path lookup. Undercounting a batch is the price of never confirming a
+ * message that went nowhere. */
 static void confirm_sent(struct connection *c) {
+        struct journal_socket now;
         uint64_t n = c->unconfirmed;
 
         if (n == 0)
                 return;
         c->unconfirmed = 0;
-        if (!journal_present()) {
+        if (!c->batch_socket_present || !journal_socket_identify(&now) ||
+            !journal_socket_same(&now, &c->batch_socket)) {
                 report_failure(c, -ENOENT, n);
                 return;
         }

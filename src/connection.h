@@ -10,6 +10,7 @@
 #include <sys/uio.h>
 
 #include "framer.h"
+#include "journal.h"
 #include "net.h"
 #include "server.h"
 
@@ -33,7 +34,9 @@ struct connection {
         struct connection_settings settings;
         uint64_t received;              /* messages framed */
         uint64_t delivered;             /* of those, handed to the journal */
-        uint64_t unconfirmed;           /* sent since the last journal_present() check */
+        uint64_t unconfirmed;           /* sent since the batch began, not yet confirmed */
+        struct journal_socket batch_socket; /* journald's socket when the batch began */
+        bool batch_socket_present;
         long long last_activity_ms;
         bool failure_logged;
         int error;                      /* -errno of a failed read, for the log */

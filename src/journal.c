@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sys/stat.h>
 /* CODE_FILE= and friends would name this file on every client message. */
 #define SD_JOURNAL_SUPPRESS_LOCATION
 #include <systemd/sd-journal.h>
@@ -9,6 +10,15 @@
 
 bool journal_present(void) {
         return access(JOURNAL_SOCKET_PATH, F_OK) == 0;
+}
+
+bool journal_socket_identify(struct journal_socket *socket) {
+        struct stat st;
+
+        if (stat(JOURNAL_SOCKET_PATH, &st) < 0)
+                return false;
+        *socket = (struct journal_socket) { .device = st.st_dev, .inode = st.st_ino };
+        return true;
 }
 
 /* journald takes one entry at a time, and a sender waits when its socket

@@ -23,9 +23,6 @@ void log_set_max_level(int level) {
         atomic_store(&max_level, level);
 }
 
-int log_get_max_level(void) {
-        return atomic_load(&max_level);
-}
 
 static void field(struct iovec *iov, char *buffer, size_t size, const char *name, const char *value) {
         int n = snprintf(buffer, size, "%s=%s", name, value);

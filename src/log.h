@@ -13,7 +13,6 @@ void log_setup(enum log_target target);
 
 /* Messages above this level (LOG_DEBUG is the most verbose) are not written. */
 void log_set_max_level(int level);
-int log_get_max_level(void);
 
 /* Writes one event: message_id may be NULL; fields are extra "NAME=value"
  * journal fields (ignored on stderr). errno is preserved for %m. */

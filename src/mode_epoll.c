@@ -4,7 +4,6 @@
  * need no timer per connection: each loop keeps its connections in order of
  * last activity, so the oldest is always at the head. */
 #include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +19,6 @@
 /* Accepting is cheap; a burst per wake-up keeps the backlog short. */
 #define ACCEPTS_PER_WAKE 64
 #define READ_BUFFER_SIZE 65536
-#define ACCEPT_BACKOFF_MS 100
 
 struct loop {
         struct server *server;
@@ -80,16 +78,21 @@ static void close_connection(struct loop *l, struct connection *c, enum connecti
                 set_listening(l, true);
 }
 
-/* One read per wake-up keeps the loop fair among busy connections; when the
- * peer has closed (EPOLLRDHUP) reading on to the end saves a wake-up. */
+/* A few reads per wake-up at most keep the loop fair: a sender faster than
+ * journald would otherwise hold it (level-triggered epoll reports the rest
+ * next round). When the peer has closed (EPOLLRDHUP), reading on to its end
+ * usually saves a wake-up. */
+#define READS_PER_WAKE_AFTER_CLOSE 4
+
 static void on_readable(struct loop *l, struct connection *c, uint32_t events) {
+        int reads = events & EPOLLRDHUP ? READS_PER_WAKE_AFTER_CLOSE : 1;
         bool got_data = false;
         ssize_t n;
 
         do {
                 n = connection_receive(c, l->buffer, sizeof(l->buffer));
                 got_data = got_data || n > 0;
-        } while (n > 0 && (events & EPOLLRDHUP));
+        } while (n > 0 && --reads > 0);
         if (n == 0 || (n < 0 && n != -EAGAIN)) {
                 close_connection(l, c, n == 0 ? CONNECTION_EOF : CONNECTION_FAILED);
                 return;
@@ -101,6 +104,14 @@ static void on_readable(struct loop *l, struct connection *c, uint32_t events) {
         }
         if (n == -EAGAIN)
                 framer_trim(&c->framer);
+}
+
+/* Whether bytes wait unread: a busy loop may reach a connection late, and
+ * that is not the peer being idle. */
+static bool has_unread_data(const struct connection *c) {
+        char byte;
+
+        return recv(c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
 }
 
 static int add_connection(struct loop *l, int fd, const struct peer *peer) {
@@ -137,10 +148,7 @@ static void accept_connections(struct loop *l, int listen_fd) {
                 if (fd == -EAGAIN)
                         return;
                 if (fd < 0) {
-                        if (once_per(&l->accept_warned_ms, 1000))
-                                log_warning("Failed to accept a connection: %s; pausing accept for %d ms",
-                                            strerror(-fd), ACCEPT_BACKOFF_MS);
-                        l->accept_resume_ms = now_ms() + ACCEPT_BACKOFF_MS;
+                        l->accept_resume_ms = server_accept_backoff(fd, &l->accept_warned_ms);
                         set_listening(l, false);
                         return;
                 }
@@ -168,8 +176,15 @@ static int expire(struct loop *l) {
         if (drain >= 0 && ms_until(drain) == 0)
                 while (l->oldest)
                         close_connection(l, l->oldest, CONNECTION_DRAINED);
-        while (l->oldest && (timeout = connection_poll_timeout(l->oldest)) == 0)
-                close_connection(l, l->oldest, connection_deadline_reason(l->oldest));
+        while (l->oldest && (timeout = connection_poll_timeout(l->oldest)) == 0) {
+                if (!l->stopping && has_unread_data(l->oldest))
+                        on_readable(l, l->oldest, 0);
+                else
+                        close_connection(l, l->oldest, connection_deadline_reason(l->oldest));
+        }
+        /* A slot freed by another loop, or a reload, may make room again. */
+        if (!l->listening && !l->stopping && l->accept_resume_ms < 0 && server_has_room(l->server))
+                set_listening(l, true);
         if (l->accept_resume_ms >= 0) {
                 int backoff = ms_until(l->accept_resume_ms);
                 if (backoff == 0 && !l->stopping) {
@@ -223,23 +238,6 @@ static int loop_init(struct loop *l, struct server *s) {
         return 0;
 }
 
-/* The main thread keeps the server's duties (reload, status, watchdog) and
- * waits for the stop request. */
-static void wait_for_stop(struct server *s) {
-        while (!server_stopping(s)) {
-                struct pollfd pfd[2] = {
-                        { .fd = s->stop_fd, .events = POLLIN },
-                        { .fd = s->wake_fd, .events = POLLIN },
-                };
-                int timeout = server_housekeeping(s);
-
-                if (poll(pfd, 2, timeout) > 0 && pfd[1].revents) {
-                        uint64_t value;
-                        ssize_t n = read(s->wake_fd, &value, sizeof(value));
-                        (void) n;
-                }
-        }
-}
 
 static int run_epoll(struct server *s) {
         int n = mode_worker_count(s), started = 0, r = 0;
@@ -259,7 +257,7 @@ static int run_epoll(struct server *s) {
                 }
         }
         if (started > 0)
-                wait_for_stop(s);
+                server_wait_for_stop(s);
         else
                 server_request_stop(s);
         server_begin_drain(s);

@@ -14,10 +14,13 @@ void notify_ready(void) {
 void notify_reloading(void) {
         /* systemd 253+ wants MONOTONIC_USEC with RELOADING=1 for Type=notify-reload;
          * older managers ignore it. */
-        char message[64];
+        struct timespec ts;
 
-        snprintf(message, sizeof(message), "RELOADING=1\nMONOTONIC_USEC=%lld", now_ms() * 1000);
-        sd_notify(0, message);
+        /* Microseconds, not milliseconds rounded up: systemd compares it with
+         * the moment it sent SIGHUP. */
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
+                   (unsigned long long) ts.tv_sec * 1000000ULL + (unsigned long long) ts.tv_nsec / 1000ULL);
 }
 
 void notify_stopping(void) {

@@ -18,8 +18,6 @@
 
 #define SOURCE_BUCKETS 1024
 #define STATUS_INTERVAL_MS 2000
-/* After EMFILE/ENFILE, accepting again at once would only spin. */
-#define ACCEPT_BACKOFF_MS 100
 
 struct source {
         struct source *next;
@@ -68,6 +66,8 @@ int server_init(struct server *s, const char *config_path, struct hark_config *c
 }
 
 void server_done(struct server *s) {
+        if (signal_target == s)
+                signal_target = NULL;
         if (s->sources)
                 for (size_t i = 0; i < SOURCE_BUCKETS; i++)
                         while (s->sources[i]) {
@@ -85,8 +85,6 @@ void server_done(struct server *s) {
         listeners_close(&s->listeners);
         hark_config_done(&s->config);
         pthread_mutex_destroy(&s->lock);
-        if (signal_target == s)
-                signal_target = NULL;
 }
 
 static void wake(int fd) {
@@ -96,9 +94,12 @@ static void wake(int fd) {
 }
 
 void server_request_stop(struct server *s) {
-        if (atomic_exchange(&s->stopping, true))
+        long long expected = -1;
+
+        /* The deadline first: whoever sees `stopping` must find it set. */
+        if (!atomic_compare_exchange_strong(&s->drain_deadline, &expected, now_ms() + DRAIN_TIMEOUT_MS))
                 return;
-        atomic_store(&s->drain_deadline, now_ms() + DRAIN_TIMEOUT_MS);
+        atomic_store(&s->stopping, true);
         wake(s->stop_fd);
 }
 
@@ -232,6 +233,13 @@ bool server_has_room(struct server *s) {
         s->accepting_paused = !room;
         pthread_mutex_unlock(&s->lock);
         return room;
+}
+
+long long server_accept_backoff(int error, long long *warned_ms) {
+        if (once_per(warned_ms, 1000))
+                log_warning("Failed to accept a connection: %s; pausing accept for %d ms", strerror(-error),
+                            ACCEPT_BACKOFF_MS);
+        return now_ms() + ACCEPT_BACKOFF_MS;
 }
 
 static void refuse(struct server *s, int fd, const struct peer *peer, unsigned open_from_source) {
@@ -390,8 +398,13 @@ int server_accept(struct server *s, struct peer *peer) {
                                 pfd[n++] = (struct pollfd) { .fd = s->listeners.fds[i], .events = POLLIN };
                 }
                 r = poll(pfd, n, timeout);
-                if (r < 0 && errno != EINTR)
-                        return -errno;
+                if (r < 0 && errno != EINTR) {
+                        r = -errno;
+                        log_error("Failed to wait for connections: %s; stopping", strerror(-r));
+                        /* Drain what is open, with the usual bound, before giving up. */
+                        server_request_stop(s);
+                        return r;
+                }
                 if (r <= 0)
                         continue;
                 if (pfd[1].revents)
@@ -404,10 +417,7 @@ int server_accept(struct server *s, struct peer *peer) {
                                 return r;
                         if (r == -EAGAIN)
                                 continue;
-                        s->accept_resume_ms = now_ms() + ACCEPT_BACKOFF_MS;
-                        if (once_per(&s->accept_warned_ms, 1000))
-                                log_warning("Failed to accept a connection: %s; pausing accept for %d ms",
-                                            strerror(-r), ACCEPT_BACKOFF_MS);
+                        s->accept_resume_ms = server_accept_backoff(r, &s->accept_warned_ms);
                         break;
                 }
         }
@@ -440,6 +450,18 @@ bool server_wait_idle(struct server *s, long long deadline) {
                 if (idle || timeout == 0)
                         return idle;
                 if (poll(&pfd, 1, timeout) > 0)
+                        drain_eventfd(s->wake_fd);
+        }
+}
+
+void server_wait_for_stop(struct server *s) {
+        while (!server_stopping(s)) {
+                struct pollfd pfd[2] = {
+                        { .fd = s->stop_fd, .events = POLLIN },
+                        { .fd = s->wake_fd, .events = POLLIN },
+                };
+
+                if (poll(pfd, 2, server_housekeeping(s)) > 0 && pfd[1].revents)
                         drain_eventfd(s->wake_fd);
         }
 }

@@ -93,6 +93,13 @@ int server_accept(struct server *s, struct peer *peer);
  * backs off), else -errno. */
 int server_accept_from(struct server *s, int fd, int flags, struct peer *peer);
 
+/* After EMFILE/ENFILE, accepting again at once would only spin. */
+#define ACCEPT_BACKOFF_MS 100
+
+/* Accepting failed with error (from server_accept_from()): logs it (at most
+ * once a second, *warned_ms remembers) and returns when to try again. */
+long long server_accept_backoff(int error, long long *warned_ms);
+
 /* Gives back the slot of a connection from peer; wakes a paused accept loop. */
 void server_release(struct server *s, const struct peer *peer);
 
@@ -104,6 +111,10 @@ bool server_has_room(struct server *s);
 int server_housekeeping(struct server *s);
 
 uint64_t server_next_connection_id(struct server *s);
+
+/* The main thread's loop when others accept (epoll): the server's duties
+ * (reload, status, watchdog) until a stop is requested. */
+void server_wait_for_stop(struct server *s);
 
 /* Called by a driver once its accept loop has ended: tells systemd and the
  * log that harkd is stopping. The listening sockets stay open, unused, until
