@@ -59,13 +59,23 @@ BUILD_DEBS  = $(CC_DEBS) make pkg-config libconfig-dev libsystemd-dev
 TEST_DEBS   = $(BUILD_DEBS) libcmocka-dev systemd procps mandoc netcat-openbsd
 BENCH_DEBS  = $(TEST_DEBS) rsyslog iproute2
 
-.PHONY: all run check bench deps deps-test deps-bench install uninstall clean \
+.PHONY: FORCE all run check bench deps deps-test deps-bench install uninstall clean \
         unit-tests it-tests lint-man
 .DELETE_ON_ERROR:
 
 all: $(PROGRAMS:%=$(BUILD)/%)
 
-$(BUILD)/obj/%.o: src/%.c
+# Objects depend on the flags they were built with, so that another CFLAGS,
+# SANITIZE or SYSCONFDIR (compiled in as the default config path) rebuilds
+# them. The stamp is rewritten only when the flags change.
+BUILD_FLAGS = $(CC) $(HARK_CFLAGS) $(CPPFLAGS) $(CFLAGS)
+FLAGS_STAMP = $(BUILD)/flags
+$(FLAGS_STAMP): FORCE
+	@mkdir -p $(@D)
+	$(if $(filter-out $(file <$@),$(BUILD_FLAGS))$(filter-out $(BUILD_FLAGS),$(file <$@)),$(file >$@,$(BUILD_FLAGS)))
+FORCE:
+
+$(BUILD)/obj/%.o: src/%.c $(FLAGS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(HARK_CFLAGS) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
@@ -75,7 +85,7 @@ $(LIB): $(LIB_OBJ)
 $(PROGRAMS:%=$(BUILD)/%): $(BUILD)/%: $(BUILD)/obj/%.o $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(HARK_LDLIBS)
 
-$(BUILD)/tests/%.o: tests/%.c
+$(BUILD)/tests/%.o: tests/%.c $(FLAGS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(HARK_CFLAGS) $(shell pkg-config --cflags cmocka 2>/dev/null) \
 	      $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<

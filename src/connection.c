@@ -61,7 +61,8 @@ static void build_fields(struct connection *c) {
 #define log_connection(c, level, id, ...) \
         log_event(level, id, (c)->fields + EVENT_FIELDS_SKIP, (c)->n_fields - EVENT_FIELDS_SKIP, __VA_ARGS__)
 
-void connection_init(struct connection *c, struct server *s, int fd, const struct peer *peer, uint64_t id) {
+void connection_init(struct connection *c, struct server *s, int fd, const struct peer *peer, uint64_t id,
+                     long long accepted_ms) {
         memset(c, 0, sizeof(*c));
         c->fd = fd;
         c->id = id;
@@ -69,7 +70,7 @@ void connection_init(struct connection *c, struct server *s, int fd, const struc
         c->server = s;
         server_settings(s, &c->settings);
         framer_init(&c->framer, c->settings.max_message_size);
-        c->last_activity_ms = now_ms();
+        c->last_activity_ms = accepted_ms;
         build_fields(c);
         log_connection(c, LOG_DEBUG, EVENT_CONN_OPENED, "Connection %" PRIu64 " from %s opened", id, peer->name);
 }
@@ -265,10 +266,10 @@ void connection_serve(struct connection *c) {
         connection_end(c, connection_deadline_reason(c));
 }
 
-void connection_handle(struct server *s, int fd, const struct peer *peer, uint64_t id) {
+void connection_handle(struct server *s, int fd, const struct peer *peer, uint64_t id, long long accepted_ms) {
         struct connection c;
 
-        connection_init(&c, s, fd, peer, id);
+        connection_init(&c, s, fd, peer, id, accepted_ms);
         connection_serve(&c);
         connection_done(&c);
 }

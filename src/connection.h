@@ -48,8 +48,11 @@ struct connection {
         struct connection *prev, *next;
 };
 
-/* Takes over fd (a connected socket whose slot the server granted). */
-void connection_init(struct connection *c, struct server *s, int fd, const struct peer *peer, uint64_t id);
+/* Takes over fd (a connected socket whose slot the server granted) that was
+ * accepted at accepted_ms (now_ms() time): the idle clock runs from then, also
+ * while the connection waits in a driver's queue. */
+void connection_init(struct connection *c, struct server *s, int fd, const struct peer *peer, uint64_t id,
+                     long long accepted_ms);
 
 /* Closes the socket and frees buffers. Giving the connection's slot back to
  * the server (server_release()) is the driver's job: in `fork` mode only the
@@ -83,4 +86,4 @@ void connection_serve(struct connection *c);
 
 /* connection_init(), connection_serve() and connection_done() in one, for the
  * drivers that give a connection a thread or process of its own. */
-void connection_handle(struct server *s, int fd, const struct peer *peer, uint64_t id);
+void connection_handle(struct server *s, int fd, const struct peer *peer, uint64_t id, long long accepted_ms);

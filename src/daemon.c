@@ -13,6 +13,7 @@
 #include "mode.h"
 #include "notify.h"
 #include "server.h"
+#include "util.h"
 
 /* Each connection is a descriptor: the soft limit of 1024 that systemd and
  * shells hand out would cap max_connections well below what it says. */
@@ -54,12 +55,19 @@ static int serve_passed_connection(struct server *s) {
 
         s->listeners.connection_fd = -1;
         r = peer_from_socket(fd, &peer);
+        if (r == -ENOTCONN) {
+                /* The peer left before we looked: nothing was sent, nothing to do. */
+                log_info("The passed connection was already closed by its peer");
+                close(fd);
+                return 0;
+        }
         if (r < 0) {
                 log_error("Failed to identify the peer of the passed connection: %s", strerror(-r));
+                close(fd);
                 return r;
         }
         atomic_fetch_add(&s->stats->accepted, 1);
-        connection_handle(s, fd, &peer, server_next_connection_id(s));
+        connection_handle(s, fd, &peer, server_next_connection_id(s), now_ms());
         return 0;
 }
 

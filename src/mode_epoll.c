@@ -125,7 +125,7 @@ static int add_connection(struct loop *l, int fd, const struct peer *peer) {
                 free(c);
                 return r;
         }
-        connection_init(c, l->server, fd, peer, server_next_connection_id(l->server));
+        connection_init(c, l->server, fd, peer, server_next_connection_id(l->server), now_ms());
         list_append(l, c);
         /* A short-lived client has often sent (and closed) already: read now
          * rather than after another round through epoll_wait(). */

@@ -11,6 +11,7 @@
 #include "connection.h"
 #include "log.h"
 #include "mode.h"
+#include "util.h"
 
 struct child {
         pid_t pid;
@@ -65,6 +66,7 @@ static void become_child(struct server *s) {
 
 static void spawn(struct server *s, struct children *c, int fd, const struct peer *peer) {
         uint64_t id = server_next_connection_id(s);
+        long long accepted_ms = now_ms();
         sigset_t all, saved;
         pid_t pid;
 
@@ -76,7 +78,7 @@ static void spawn(struct server *s, struct children *c, int fd, const struct pee
         if (pid == 0) {
                 become_child(s);
                 sigprocmask(SIG_SETMASK, &saved, NULL);
-                connection_handle(s, fd, peer, id);
+                connection_handle(s, fd, peer, id, accepted_ms);
                 _exit(0);
         }
         sigprocmask(SIG_SETMASK, &saved, NULL);

@@ -9,12 +9,14 @@
 #include "connection.h"
 #include "log.h"
 #include "mode.h"
+#include "util.h"
 
 struct queued {
         struct queued *next;
         int fd;
         struct peer peer;
         uint64_t id;
+        long long accepted_ms;
 };
 
 struct pool {
@@ -46,7 +48,7 @@ static void *worker(void *arg) {
         struct queued *q;
 
         while ((q = take(p))) {
-                connection_handle(p->server, q->fd, &q->peer, q->id);
+                connection_handle(p->server, q->fd, &q->peer, q->id, q->accepted_ms);
                 server_release(p->server, &q->peer);
                 free(q);
         }
@@ -58,7 +60,9 @@ static int enqueue(struct pool *p, int fd, const struct peer *peer) {
 
         if (!q)
                 return -ENOMEM;
-        *q = (struct queued) { .fd = fd, .peer = *peer, .id = server_next_connection_id(p->server) };
+        *q = (struct queued) {
+                .fd = fd, .peer = *peer, .id = server_next_connection_id(p->server), .accepted_ms = now_ms(),
+        };
         pthread_mutex_lock(&p->lock);
         *p->tail = q;
         p->tail = &q->next;

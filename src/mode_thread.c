@@ -19,8 +19,10 @@
 #include "util.h"
 
 /* A connection thread needs little stack: its read buffer and the journal
- * call. The default 8 MiB would only reserve address space by the gigabyte. */
+ * call. The default 8 MiB would only reserve address space by the gigabyte.
+ * Below each stack lies an inaccessible guard page, as glibc's own have. */
 #define THREAD_STACK_SIZE (256 * 1024)
+#define GUARD_SIZE 4096
 
 struct threads;
 
@@ -28,10 +30,11 @@ struct job {
         struct job *next;
         struct threads *owner;
         pthread_t thread;
-        void *stack;
+        char *mapping;                  /* guard page, then the stack */
         int fd;
         struct peer peer;
         uint64_t id;
+        long long accepted_ms;
 };
 
 struct threads {
@@ -47,7 +50,7 @@ static void *connection_thread(void *arg) {
         struct job *job = arg;
         struct threads *t = job->owner;
 
-        connection_handle(t->server, job->fd, &job->peer, job->id);
+        connection_handle(t->server, job->fd, &job->peer, job->id, job->accepted_ms);
         server_release(t->server, &job->peer);
         pthread_mutex_lock(&t->lock);
         job->next = t->finished;
@@ -76,6 +79,11 @@ static void reap(struct threads *t) {
         }
 }
 
+static void free_job(struct job *job) {
+        munmap(job->mapping, GUARD_SIZE + THREAD_STACK_SIZE);
+        free(job);
+}
+
 static struct job *take_job(struct threads *t) {
         struct job *job = t->idle;
 
@@ -86,20 +94,21 @@ static struct job *take_job(struct threads *t) {
         job = calloc(1, sizeof(*job));
         if (!job)
                 return NULL;
-        job->stack = mmap(NULL, THREAD_STACK_SIZE, PROT_READ | PROT_WRITE,
-                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-        if (job->stack == MAP_FAILED) {
+        job->mapping = mmap(NULL, GUARD_SIZE + THREAD_STACK_SIZE, PROT_READ | PROT_WRITE,
+                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+        if (job->mapping == MAP_FAILED) {
                 free(job);
+                return NULL;
+        }
+        if (mprotect(job->mapping, GUARD_SIZE, PROT_NONE) < 0) {
+                free_job(job);
                 return NULL;
         }
         job->owner = t;
         return job;
 }
 
-static void free_job(struct job *job) {
-        munmap(job->stack, THREAD_STACK_SIZE);
-        free(job);
-}
+
 
 static int start_thread(struct threads *t, int fd, const struct peer *peer) {
         struct job *job;
@@ -113,8 +122,9 @@ static int start_thread(struct threads *t, int fd, const struct peer *peer) {
         job->fd = fd;
         job->peer = *peer;
         job->id = server_next_connection_id(t->server);
+        job->accepted_ms = now_ms();
         pthread_attr_init(&attr);
-        pthread_attr_setstack(&attr, job->stack, THREAD_STACK_SIZE);
+        pthread_attr_setstack(&attr, job->mapping + GUARD_SIZE, THREAD_STACK_SIZE);
         pthread_mutex_lock(&t->lock);
         t->running++;
         pthread_mutex_unlock(&t->lock);
