@@ -121,11 +121,16 @@ static void deliver(void *userdata, const struct framed_message *m) {
         else
                 c->unconfirmed++;
         if (m->truncated) {
+                static struct log_ratelimit ratelimit = LOG_RATELIMIT_INIT;
+                unsigned suppressed;
+
                 atomic_fetch_add(&c->server->stats->truncated, 1);
-                log_connection(c, LOG_WARNING, EVENT_TRUNCATED,
-                               "Message from %s was longer than %zu bytes (max_message_size); "
-                               "logged its first %zu bytes, discarded the rest of the line",
-                               c->peer.name, c->settings.max_message_size, m->size);
+                if (log_ratelimit_pass(&ratelimit, &suppressed))
+                        log_connection(c, LOG_WARNING, EVENT_TRUNCATED,
+                                       "Message from %s was longer than %zu bytes (max_message_size); logged "
+                                       "its first %zu bytes, discarded the rest of the line; %u similar "
+                                       "messages not reported before this one",
+                                       c->peer.name, c->settings.max_message_size, m->size, suppressed);
         }
 }
 
@@ -209,11 +214,17 @@ void connection_end(struct connection *c, enum connection_end why) {
                                "Connection %" PRIu64 " from %s closed as harkd stops: %" PRIu64 " messages logged",
                                c->id, c->peer.name, c->delivered);
                 break;
-        case CONNECTION_FAILED:
-                log_connection(c, LOG_NOTICE, EVENT_CONN_CLOSED,
-                               "Connection %" PRIu64 " from %s failed: %s; %" PRIu64 " messages logged",
-                               c->id, c->peer.name, strerror(-c->error), c->delivered);
+        case CONNECTION_FAILED: {
+                static struct log_ratelimit ratelimit = LOG_RATELIMIT_INIT;
+                unsigned suppressed;
+
+                if (log_ratelimit_pass(&ratelimit, &suppressed))
+                        log_connection(c, LOG_NOTICE, EVENT_CONN_CLOSED,
+                                       "Connection %" PRIu64 " from %s failed: %s; %" PRIu64 " messages "
+                                       "logged; %u similar failures not reported before this one",
+                                       c->id, c->peer.name, strerror(-c->error), c->delivered, suppressed);
                 break;
+        }
         }
 }
 

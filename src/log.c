@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "journal.h"
+#include "util.h"
 
 #define LOG_FIELDS_MAX 16
 
@@ -64,4 +65,24 @@ void log_event(int level, const char *message_id, const struct iovec *fields, si
             to_journal_entry(level, message_id, fields, n_fields, message) < 0)
                 fprintf(stderr, "<%d>%s\n", level, message);
         errno = saved_errno;
+}
+
+bool log_ratelimit_pass(struct log_ratelimit *rl, unsigned *suppressed) {
+        long long now = now_ms();
+        bool pass;
+
+        pthread_mutex_lock(&rl->lock);
+        if (rl->window_ms < 0 || now - rl->window_ms >= 1000) {
+                rl->window_ms = now;
+                rl->logged = 0;
+        }
+        pass = rl->logged < LOG_RATELIMIT_BURST;
+        if (pass) {
+                rl->logged++;
+                *suppressed = rl->suppressed;
+                rl->suppressed = 0;
+        } else
+                rl->suppressed++;
+        pthread_mutex_unlock(&rl->lock);
+        return pass;
 }

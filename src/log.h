@@ -2,6 +2,8 @@
  * with "<N>" level prefixes that systemd understands. Thread-safe. */
 #pragma once
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/uio.h>
 #include <syslog.h>
@@ -19,6 +21,22 @@ void log_set_max_level(int level);
 __attribute__((format(printf, 5, 6)))
 void log_event(int level, const char *message_id, const struct iovec *fields, size_t n_fields,
                const char *format, ...);
+
+/* A budget for one kind of event that peers can cause at will (refused or
+ * reset connections, truncated lines): without one, a flood of them would be
+ * a flood of log entries. The counters in STATUS= keep the full totals. */
+struct log_ratelimit {
+        pthread_mutex_t lock;
+        long long window_ms;
+        unsigned logged, suppressed;
+};
+
+#define LOG_RATELIMIT_INIT { .lock = PTHREAD_MUTEX_INITIALIZER, .window_ms = -1 }
+#define LOG_RATELIMIT_BURST 20          /* events logged per second and kind */
+
+/* Whether this event may be logged; *suppressed gets how many of its kind
+ * were not since the last one that was. */
+bool log_ratelimit_pass(struct log_ratelimit *rl, unsigned *suppressed);
 
 #define log_error(...)   log_event(LOG_ERR, NULL, NULL, 0, __VA_ARGS__)
 #define log_warning(...) log_event(LOG_WARNING, NULL, NULL, 0, __VA_ARGS__)

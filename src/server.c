@@ -243,8 +243,15 @@ long long server_accept_backoff(int error, long long *warned_ms) {
 }
 
 static void refuse(struct server *s, int fd, const struct peer *peer, unsigned open_from_source) {
+        static struct log_ratelimit ratelimit = LOG_RATELIMIT_INIT;
         struct iovec fields[2];
         char source[96];
+        unsigned suppressed;
+
+        atomic_fetch_add(&s->stats->refused, 1);
+        close(fd);
+        if (!log_ratelimit_pass(&ratelimit, &suppressed))
+                return;
 
         /* For a unix peer the source is its user (see peer_from_address()). */
         if (peer->family == AF_UNIX)
@@ -253,11 +260,10 @@ static void refuse(struct server *s, int fd, const struct peer *peer, unsigned o
                 snprintf(source, sizeof(source), "REMOTE_ADDR=%s", peer->address);
         fields[0] = (struct iovec) { source, strlen(source) };
         fields[1] = (struct iovec) { (char *) "HARK_REFUSED=per-source", 23 };
-        atomic_fetch_add(&s->stats->refused, 1);
         log_event(LOG_WARNING, EVENT_CONN_REFUSED, fields, 2,
                   "Refused connection from %s: %u connections from this source already open "
-                  "(max_connections_per_source)", peer->name, open_from_source);
-        close(fd);
+                  "(max_connections_per_source); %u similar refusals not logged before this one",
+                  peer->name, open_from_source, suppressed);
 }
 
 int server_accept_from(struct server *s, int listen_fd, int flags, struct peer *peer) {

@@ -101,7 +101,20 @@ static void test_emfile_backs_off(void **state) {
                 assert_int_equal(it_journal_messages(h->identifier, 1, JOURNAL_TIMEOUT_MS, &e), 1);
                 it_entries_free(&e);
         }
-        set_fd_limit(h->pid, (rlim_t) lowest_free_fd(h->pid));
+        {
+                /* harkd opens short-lived descriptors too (sd_notify's socket):
+                 * the lowest of a few looks is the one that stays free. */
+                int lowest = lowest_free_fd(h->pid);
+
+                for (int i = 0; i < 5; i++) {
+                        int now;
+
+                        it_sleep_ms(20);
+                        now = lowest_free_fd(h->pid);
+                        lowest = now < lowest ? now : lowest;
+                }
+                set_fd_limit(h->pid, (rlim_t) lowest);
+        }
 
         for (int i = 0; i < WAITING; i++)
                 waiting[i] = it_test_connect(t, h->host, h->port);
@@ -220,11 +233,52 @@ static void test_endless_line_is_bounded(void **state) {
         it_assert_harkd_stops(h, 8000);
 }
 
+/* A peer that opens connection after connection beyond its per-source limit
+ * gets each one refused and counted, but cannot make harkd log each one. */
+static void test_refusal_flood_is_rate_limited(void **state) {
+        enum { FLOOD = 200 };
+        struct it_test *t = *state;
+        struct harkd *h;
+        char pid_match[32], status[512];
+        int held, logged;
+
+        /* `sequential` holds one connection at a time: the rest wait, unrefused. */
+        if (mode_is("sequential"))
+                skip();
+        h = it_test_harkd(t, 0, &(struct harkd_options) { .max_connections_per_source = 1 });
+        held = it_test_connect(t, h->host, h->port);
+        assert_int_equal(it_send_str(held, "held\n"), 0);
+        for (int i = 0; i < FLOOD; i++) {
+                int fd = it_connect(h->host, h->port, 5000);
+                char buffer[16];
+                size_t length;
+
+                assert_true(fd >= 0);
+                /* Refused: harkd closes it without an answer. */
+                assert_int_equal(it_read_to_eof(fd, buffer, sizeof(buffer), &length, 5000), 0);
+                assert_int_equal(length, 0);
+                close(fd);
+        }
+        if (harkd_wait_notify(h, "STATUS=*200 refused*", 5000, status, sizeof(status)) != 0)
+                fail_msg("STATUS= never counted %d refusals", FLOOD);
+        {
+                const char *const matches[] = { harkd_pid_match(h, pid_match, sizeof(pid_match)),
+                                                "MESSAGE_ID=0397afe29ed64b988ad68c27dad96302", NULL };
+
+                logged = it_harkd_events(matches, NULL, FLOOD, 2000, NULL);
+        }
+        /* At most a burst per second and kind; the flood takes a second or two. */
+        if (logged < 1 || logged >= FLOOD / 2)
+                fail_msg("%d of %d refusals logged", logged, FLOOD);
+        it_assert_harkd_stops(h, 8000);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_emfile_backs_off, it_setup, it_teardown),
                 cmocka_unit_test_setup_teardown(test_idle_connections_are_cheap, it_setup, it_teardown),
                 cmocka_unit_test_setup_teardown(test_endless_line_is_bounded, it_setup, it_teardown),
+                cmocka_unit_test_setup_teardown(test_refusal_flood_is_rate_limited, it_setup, it_teardown),
         };
 
         return it_run_mode_groups("resources", tests, sizeof(tests) / sizeof(tests[0])) ? 1 : 0;
