@@ -70,9 +70,10 @@ all: $(PROGRAMS:%=$(BUILD)/%)
 # them. The stamp is rewritten only when the flags change.
 BUILD_FLAGS = $(CC) $(HARK_CFLAGS) $(CPPFLAGS) $(CFLAGS)
 FLAGS_STAMP = $(BUILD)/flags
+# (make expands the whole recipe before running it: the directory is made
+# inside the expansion, ahead of the write.)
 $(FLAGS_STAMP): FORCE
-	@mkdir -p $(@D)
-	$(if $(filter-out $(file <$@),$(BUILD_FLAGS))$(filter-out $(BUILD_FLAGS),$(file <$@)),$(file >$@,$(BUILD_FLAGS)))
+	$(if $(filter-out $(file <$@),$(BUILD_FLAGS))$(filter-out $(BUILD_FLAGS),$(file <$@)),$(shell mkdir -p $(@D))$(file >$@,$(BUILD_FLAGS)))
 FORCE:
 
 $(BUILD)/obj/%.o: src/%.c $(FLAGS_STAMP)
