@@ -161,32 +161,17 @@ int client_resolve_target(struct client_options *o, FILE *err) {
 
 /* A connect(2) that gives up at the deadline. */
 static int connect_before(const struct addrinfo *ai, long long deadline) {
-        struct pollfd pfd;
-        socklen_t len = sizeof(int);
-        int fd, r, error = 0;
+        int fd, r;
 
         fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
         if (fd < 0)
                 return -errno;
-        if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS)
-                goto fail;
-        pfd = (struct pollfd) { .fd = fd, .events = POLLOUT };
-        r = poll(&pfd, 1, ms_until(deadline));
-        if (r == 0) {
-                errno = ETIMEDOUT;
-                goto fail;
-        }
-        if (r < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) < 0)
-                goto fail;
-        if (error) {
-                errno = error;
-                goto fail;
+        r = fd_connect(fd, ai->ai_addr, ai->ai_addrlen, ms_until(deadline));
+        if (r < 0) {
+                close(fd);
+                return r;
         }
         return fd;
-fail:
-        r = -errno;
-        close(fd);
-        return r;
 }
 
 static int connect_to(const struct client_options *o, FILE *err) {

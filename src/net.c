@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +74,27 @@ int fd_set_cloexec(int fd) {
         if (flags < 0 || fcntl(fd, F_SETFD, flags | FD_CLOEXEC) < 0)
                 return -errno;
         return 0;
+}
+
+int fd_connect(int fd, const struct sockaddr *sa, socklen_t len, int timeout_ms) {
+        struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+        socklen_t error_len = sizeof(int);
+        int r, error = 0;
+
+        if (connect(fd, sa, len) == 0)
+                return 0;
+        if (errno != EINPROGRESS)
+                return -errno;
+        do
+                r = poll(&pfd, 1, timeout_ms);
+        while (r < 0 && errno == EINTR);
+        if (r < 0)
+                return -errno;
+        if (r == 0)
+                return -ETIMEDOUT;
+        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &error_len) < 0)
+                return -errno;
+        return -error;
 }
 
 int send_all(int fd, const void *buffer, size_t size) {

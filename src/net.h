@@ -26,5 +26,9 @@ int peer_from_address(int fd, const struct sockaddr_storage *sa, socklen_t len, 
 int fd_set_nonblocking(int fd, bool nonblocking);
 int fd_set_cloexec(int fd);
 
+/* Connects non-blocking socket fd to sa, waiting at most timeout_ms for the
+ * handshake. Returns 0 or -errno (-ETIMEDOUT); fd stays open either way. */
+int fd_connect(int fd, const struct sockaddr *sa, socklen_t len, int timeout_ms);
+
 /* Writes all of buffer unless the peer goes away; never raises SIGPIPE. */
 int send_all(int fd, const void *buffer, size_t size);

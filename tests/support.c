@@ -804,9 +804,7 @@ int it_connect_from(const char *host, int port, const char *source, int timeout_
         struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV };
         struct addrinfo *ai, *local;
         char service[16];
-        struct pollfd pfd;
-        socklen_t len = sizeof(int);
-        int fd, r, error = 0;
+        int fd, r;
 
         snprintf(service, sizeof(service), "%d", port);
         if (getaddrinfo(host, service, &hints, &ai) != 0)
@@ -832,29 +830,15 @@ int it_connect_from(const char *host, int port, const char *source, int timeout_
                         return r;
                 }
         }
-        r = connect(fd, ai->ai_addr, ai->ai_addrlen);
+        r = fd_connect(fd, ai->ai_addr, ai->ai_addrlen, timeout_ms);
         freeaddrinfo(ai);
-        if (r < 0 && errno != EINPROGRESS)
-                goto fail;
-        pfd = (struct pollfd) { .fd = fd, .events = POLLOUT };
-        r = poll(&pfd, 1, timeout_ms);
-        if (r == 0)
-                errno = ETIMEDOUT;
-        if (r <= 0)
-                goto fail;
-        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) < 0)
-                goto fail;
-        if (error) {
-                errno = error;
-                goto fail;
+        if (r >= 0)
+                r = fd_set_nonblocking(fd, false);
+        if (r < 0) {
+                close(fd);
+                return r;
         }
-        if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0)
-                goto fail;
         return fd;
-fail:
-        r = -errno;
-        close(fd);
-        return r;
 }
 
 int it_connect_unix(const char *path) {
