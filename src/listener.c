@@ -24,14 +24,14 @@ void listeners_close(struct listeners *l) {
         l->connection_fd = -1;
 }
 
-static void address_name(const struct addrinfo *ai, char *name, size_t size) {
+/* "192.0.2.1:10001", "[::1]:10001"; false when sa cannot be shown. */
+static bool address_name(const struct sockaddr *sa, socklen_t len, char *name, size_t size) {
         char host[NI_MAXHOST], port[NI_MAXSERV];
 
-        if (getnameinfo(ai->ai_addr, ai->ai_addrlen, host, sizeof(host), port, sizeof(port),
-                        NI_NUMERICHOST | NI_NUMERICSERV) != 0)
-                snprintf(name, size, "(unknown)");
-        else
-                snprintf(name, size, ai->ai_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, port);
+        if (getnameinfo(sa, len, host, sizeof(host), port, sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+                return false;
+        snprintf(name, size, sa->sa_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, port);
+        return true;
 }
 
 static int bind_one(const struct addrinfo *ai, int backlog, const char **step) {
@@ -81,7 +81,8 @@ int listeners_bind(struct listeners *l, const char *host, int port, int backlog,
                         break;
                 fd = bind_one(ai, backlog, &step);
                 if (fd < 0) {
-                        address_name(ai, name, sizeof(name));
+                        if (!address_name(ai->ai_addr, ai->ai_addrlen, name, sizeof(name)))
+                                snprintf(name, sizeof(name), "(unknown)");
                         snprintf(error, size, "Failed to %s %s: %s", step, name, strerror(-fd));
                         freeaddrinfo(list);
                         listeners_close(l);
@@ -129,7 +130,6 @@ int listeners_from_systemd(struct listeners *l, char *error, size_t size) {
 void listener_name(int fd, char *name, size_t size) {
         struct sockaddr_storage sa;
         socklen_t len = sizeof(sa);
-        char host[NI_MAXHOST], port[NI_MAXSERV];
 
         if (getsockname(fd, (struct sockaddr *) &sa, &len) < 0) {
                 snprintf(name, size, "fd %d", fd);
@@ -140,9 +140,6 @@ void listener_name(int fd, char *name, size_t size) {
                 snprintf(name, size, "%s", un->sun_path[0] ? un->sun_path : "@(abstract)");
                 return;
         }
-        if (getnameinfo((struct sockaddr *) &sa, len, host, sizeof(host), port, sizeof(port),
-                        NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+        if (!address_name((struct sockaddr *) &sa, len, name, size))
                 snprintf(name, size, "fd %d", fd);
-        else
-                snprintf(name, size, sa.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, port);
 }
