@@ -6,11 +6,6 @@
 /* CODE_FILE= and friends would name this file on every client message. */
 #define SD_JOURNAL_SUPPRESS_LOCATION
 #include <systemd/sd-journal.h>
-#include <unistd.h>
-
-bool journal_present(void) {
-        return access(JOURNAL_SOCKET_PATH, F_OK) == 0;
-}
 
 bool journal_socket_identify(struct journal_socket *socket) {
         struct stat st;
@@ -19,6 +14,12 @@ bool journal_socket_identify(struct journal_socket *socket) {
                 return false;
         *socket = (struct journal_socket) { .device = st.st_dev, .inode = st.st_ino };
         return true;
+}
+
+bool journal_present(void) {
+        struct journal_socket ignored;
+
+        return journal_socket_identify(&ignored);
 }
 
 /* journald takes one entry at a time, and a sender waits when its socket
