@@ -20,9 +20,9 @@
 /* Small: in `thread` mode every connection has one on its own stack. */
 #define READ_CHUNK 4096
 
-/* The first two fields (PRIORITY, SYSLOG_IDENTIFIER) are the message's own;
- * harkd's events about the connection carry the rest. */
-#define EVENT_FIELDS_SKIP 2
+/* The first three fields (MESSAGE, PRIORITY, SYSLOG_IDENTIFIER) are the
+ * message's own; harkd's events about the connection carry the rest. */
+#define EVENT_FIELDS_SKIP 3
 
 #if defined(__GNUC__)
 __attribute__((format(printf, 3, 4)))
@@ -36,7 +36,8 @@ static void add_field(struct connection *c, size_t *used, const char *format, ..
         va_start(ap, format);
         n = vsnprintf(start, room, format, ap);
         va_end(ap);
-        if (n < 0 || (size_t) n >= room || c->n_fields == CONNECTION_FIELDS_MAX)
+        /* The last slot stays free for HARK_TRUNCATED. */
+        if (n < 0 || (size_t) n >= room || c->n_fields + 1 >= CONNECTION_FIELDS_MAX)
                 return; /* cannot happen: field_text is sized for the longest fields */
         c->fields[c->n_fields++] = (struct iovec) { .iov_base = start, .iov_len = (size_t) n };
         *used += (size_t) n + 1;
@@ -45,6 +46,7 @@ static void add_field(struct connection *c, size_t *used, const char *format, ..
 static void build_fields(struct connection *c) {
         size_t used = 0;
 
+        c->n_fields = 1;        /* fields[0]: the MESSAGE, set per message */
         add_field(c, &used, "PRIORITY=%d", c->settings.priority);
         add_field(c, &used, "SYSLOG_IDENTIFIER=%s", c->settings.identifier);
         if (c->peer.family == AF_UNIX) {
@@ -101,21 +103,18 @@ static void report_failure(struct connection *c, int error, uint64_t messages) {
 static void deliver(void *userdata, const struct framed_message *m) {
         static const struct iovec truncated = { .iov_base = (char *) "HARK_TRUNCATED=1", .iov_len = 16 };
         struct connection *c = userdata;
-        struct iovec iov[CONNECTION_FIELDS_MAX + 2];
-        size_t n = 0;
+        size_t n = c->n_fields;
         int r;
 
         memcpy(m->data - FRAMER_HEADROOM, "MESSAGE=", FRAMER_HEADROOM);
-        iov[n++] = (struct iovec) { .iov_base = m->data - FRAMER_HEADROOM, .iov_len = m->size + FRAMER_HEADROOM };
-        memcpy(iov + n, c->fields, c->n_fields * sizeof(*iov));
-        n += c->n_fields;
+        c->fields[0] = (struct iovec) { .iov_base = m->data - FRAMER_HEADROOM, .iov_len = m->size + FRAMER_HEADROOM };
         if (m->truncated)
-                iov[n++] = truncated;
+                c->fields[n++] = truncated;
 
         c->received++;
         if (c->unconfirmed == 0)
                 c->batch_socket_present = journal_socket_identify(&c->batch_socket);
-        r = journal_send(iov, n);
+        r = journal_send(c->fields, n);
         if (r < 0)
                 report_failure(c, r, 1);
         else

@@ -14,8 +14,10 @@
 #include "net.h"
 #include "server.h"
 
-/* PRIORITY, SYSLOG_IDENTIFIER, two or three peer fields, HARK_CONNECTION. */
-#define CONNECTION_FIELDS_MAX 6
+/* MESSAGE, then the fields fixed for the connection (PRIORITY,
+ * SYSLOG_IDENTIFIER, two or three peer fields, HARK_CONNECTION), then room
+ * for HARK_TRUNCATED. */
+#define CONNECTION_FIELDS_MAX 8
 
 /* Why a connection ends. */
 enum connection_end {
@@ -40,7 +42,8 @@ struct connection {
         long long last_activity_ms;
         bool failure_logged;
         int error;                      /* -errno of a failed read, for the log */
-        /* The journal fields every message of this connection carries. */
+        /* The journal entry of a message, built once: fields[0] is set to
+         * each MESSAGE in turn, the fixed fields follow. */
         struct iovec fields[CONNECTION_FIELDS_MAX];
         size_t n_fields;
         char field_text[512];
