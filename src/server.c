@@ -49,6 +49,7 @@ int server_init(struct server *s, const char *config_path, struct hark_config *c
         s->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         s->watchdog_interval_ms = notify_watchdog_interval_ms();
+        s->notify = getenv("NOTIFY_SOCKET") != NULL;
         /* config and listeners now belong to the server, whatever happens next. */
         memset(config, 0, sizeof(*config));
         listeners_init(listeners);
@@ -367,7 +368,7 @@ int server_housekeeping(struct server *s) {
                 }
                 next = s->next_watchdog_ms;
         }
-        if (getenv("NOTIFY_SOCKET")) {
+        if (s->notify) {
                 if (now >= s->next_status_ms) {
                         notify_status(s->stats);
                         s->next_status_ms = now + STATUS_INTERVAL_MS;

@@ -60,6 +60,7 @@ struct server {
         /* Called by the main loop on every wake-up (the fork driver reaps there). */
         void (*on_wake)(struct server *s, void *userdata);
         void *on_wake_userdata;
+        bool notify;                    /* started by a service manager that listens */
         long long watchdog_interval_ms;
         long long next_watchdog_ms;
 };
