@@ -44,7 +44,7 @@ LIB_SRC     = $(filter-out $(PROGRAMS:%=src/%.c),$(wildcard src/*.c))
 LIB_OBJ     = $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
 LIB         = $(BUILD)/libhark.a
 UNIT_TESTS  = $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
-IT_SUPPORT  = $(BUILD)/tests/support.o
+IT_SUPPORT  = $(patsubst tests/%.c,$(BUILD)/tests/%.o,$(wildcard tests/support*.c))
 IT_TESTS    = $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/it_*.c))
 BENCH_BINS  = $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/*.c))
 MANPAGES    = man/harkd.8 man/harkd.conf.5 man/hark.1
