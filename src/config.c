@@ -3,6 +3,7 @@
 #include "config.h"
 #include "util.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <libconfig.h>
@@ -16,6 +17,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <sys/socket.h>
+#include <syslog.h>
 
 enum key_type {
         KEY_STRING,
@@ -30,6 +32,7 @@ struct config_key {
         const char *name;
         enum key_type type;
         size_t offset;
+        enum config_reload reload;
         long long min, max;     /* value bounds; for KEY_STRING, length bounds */
         long long def_int;      /* KEY_INT and the enumerated types */
         double def_seconds;
@@ -45,20 +48,31 @@ struct config_key {
 
 #define FIELD(f) offsetof(struct hark_config, f)
 
+/* NEW: a reload applies it to connections opened afterwards; OPEN: also to
+ * the open ones; RESTART: it needs new sockets or another driver, so a reload
+ * keeps the running value and says so. */
+#define NEW RELOAD_NEW_CONNECTIONS
+#define OPEN RELOAD_OPEN_CONNECTIONS
+#define RESTART RELOAD_RESTART
+
 static const struct config_key config_keys[] = {
-        { "host",               KEY_STRING,      FIELD(host),               1, 255, .def_string = "127.0.0.1" },
-        { "port",               KEY_INT,         FIELD(port),               1, 65535, .def_int = 10001 },
-        { "backlog",            KEY_INT,         FIELD(backlog),            1, INT_MAX, .def_int = SOMAXCONN },
-        { "timeout",            KEY_SECONDS,     FIELD(timeout),            0, SECONDS_MAX, .def_seconds = 30.0 },
-        { "concurrency",        KEY_CONCURRENCY, FIELD(concurrency),        .def_int = MODE_EPOLL },
-        { "workers",            KEY_INT,         FIELD(workers),            0, 1024, .def_int = 0 },
-        { "max_connections",    KEY_INT,         FIELD(max_connections),    1, 1 << 20, .def_int = 1024 },
-        { "max_connections_per_source", KEY_INT, FIELD(max_connections_per_source), 0, 1 << 20, .def_int = 0 },
-        { "max_message_size",   KEY_INT,         FIELD(max_message_size),   1, MESSAGE_SIZE_MAX, .def_int = 65536 },
-        { "identifier",         KEY_STRING,      FIELD(identifier),         1, 255, .def_string = "hark" },
-        { "priority",           KEY_PRIORITY,    FIELD(priority),           .def_int = 6 },
-        { "log_target",         KEY_LOG_TARGET,  FIELD(log_target),         .def_int = LOG_TARGET_AUTO },
+        { "host",               KEY_STRING,      FIELD(host),             RESTART, 1, 255, .def_string = "127.0.0.1" },
+        { "port",               KEY_INT,         FIELD(port),             RESTART, 1, 65535, .def_int = 10001 },
+        { "backlog",            KEY_INT,         FIELD(backlog),          RESTART, 1, INT_MAX, .def_int = SOMAXCONN },
+        { "timeout",            KEY_SECONDS,     FIELD(timeout),          OPEN, 0, SECONDS_MAX, .def_seconds = 30.0 },
+        { "concurrency",        KEY_CONCURRENCY, FIELD(concurrency),      RESTART, .def_int = MODE_EPOLL },
+        { "workers",            KEY_INT,         FIELD(workers),          RESTART, 0, 1024, .def_int = 0 },
+        { "max_connections",    KEY_INT,         FIELD(max_connections),  NEW, 1, 1 << 20, .def_int = 1024 },
+        { "max_connections_per_source", KEY_INT, FIELD(max_connections_per_source), NEW, 0, 1 << 20, .def_int = 0 },
+        { "max_message_size",   KEY_INT,         FIELD(max_message_size), NEW, 1, MESSAGE_SIZE_MAX, .def_int = 65536 },
+        { "identifier",         KEY_STRING,      FIELD(identifier),       NEW, 1, 255, .def_string = "hark" },
+        { "priority",           KEY_PRIORITY,    FIELD(priority),         NEW, 0, PRIORITY_MAX, .def_int = LOG_INFO },
+        { "log_target",         KEY_LOG_TARGET,  FIELD(log_target),       NEW, .def_int = LOG_TARGET_AUTO },
 };
+
+#undef NEW
+#undef OPEN
+#undef RESTART
 
 static const char *const mode_names[] = {
         [MODE_SEQUENTIAL] = "sequential",
@@ -68,8 +82,9 @@ static const char *const mode_names[] = {
         [MODE_EPOLL] = "epoll",
 };
 
-static const char *const priority_names[] = {
-        "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug",
+static const char *const priority_names[PRIORITY_MAX + 1] = {
+        [LOG_EMERG] = "emerg", [LOG_ALERT] = "alert", [LOG_CRIT] = "crit", [LOG_ERR] = "err",
+        [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice", [LOG_INFO] = "info", [LOG_DEBUG] = "debug",
 };
 
 static const char *const log_target_names[] = {
@@ -100,15 +115,15 @@ int priority_from_string(const char *s) {
         long n;
 
         if (strcmp(s, "error") == 0)
-                return 3;
+                return LOG_ERR;
         if (strcmp(s, "warn") == 0)
-                return 4;
+                return LOG_WARNING;
         n = lookup_name(priority_names, ELEMENTSOF(priority_names), s);
         if (n >= 0)
                 return (int) n;
         errno = 0;
         n = strtol(s, &end, 10);
-        if (errno || end == s || *end || n < 0 || n > 7)
+        if (errno || end == s || *end || n < 0 || n > PRIORITY_MAX)
                 return -EINVAL;
         return (int) n;
 }
@@ -240,6 +255,15 @@ static int parse_seconds(const config_setting_t *s, const struct config_key *k, 
         return 0;
 }
 
+/* "a, b, c" for error messages. */
+static void join_names(const char *const *names, size_t n, char *text, size_t size) {
+        text[0] = 0;
+        for (size_t i = 0; i < n; i++) {
+                strncat(text, i ? ", " : "", size - strlen(text) - 1);
+                strncat(text, names[i], size - strlen(text) - 1);
+        }
+}
+
 static int parse_choice(const config_setting_t *s, const struct origin *o, const char *const *names,
                         size_t n, int *out, char error[CONFIG_ERROR_MAX]) {
         char choices[256] = "";
@@ -252,31 +276,30 @@ static int parse_choice(const config_setting_t *s, const struct origin *o, const
                 *out = v;
                 return 0;
         }
-        for (size_t i = 0; i < n; i++) {
-                strncat(choices, i ? ", " : "", sizeof(choices) - strlen(choices) - 1);
-                strncat(choices, names[i], sizeof(choices) - strlen(choices) - 1);
-        }
+        join_names(names, n, choices, sizeof(choices));
         return fail(error, o, "\"%s\" is not one of %s", config_setting_get_string(s), choices);
 }
 
-static int parse_priority(const config_setting_t *s, const struct origin *o, int *out,
-                          char error[CONFIG_ERROR_MAX]) {
+static int parse_priority(const config_setting_t *s, const struct config_key *k, const struct origin *o,
+                          int *out, char error[CONFIG_ERROR_MAX]) {
         int type = config_setting_type(s);
         long long v;
 
         if (type == CONFIG_TYPE_STRING) {
+                char names[128] = "";
+
                 v = priority_from_string(config_setting_get_string(s));
-                if (v < 0)
-                        return fail(error, o, "\"%s\" is not a syslog level (emerg, alert, crit, err, "
-                                    "warning, notice, info, debug or 0-7)", config_setting_get_string(s));
-        } else if (is_integer(type)) {
-                v = config_setting_get_int64(s);
-                if (v < 0 || v > 7)
-                        return fail(error, o, "%lld is out of range (0-7)", v);
-        } else
-                return fail(error, o, "expected a level name or 0-7, got %s", type_name(type));
-        *out = (int) v;
-        return 0;
+                if (v >= 0) {
+                        *out = (int) v;
+                        return 0;
+                }
+                join_names(priority_names, ELEMENTSOF(priority_names), names, sizeof(names));
+                return fail(error, o, "\"%s\" is not a syslog level (%s or %lld-%lld)",
+                            config_setting_get_string(s), names, k->min, k->max);
+        }
+        if (!is_integer(type))
+                return fail(error, o, "expected a level name or %lld-%lld, got %s", k->min, k->max, type_name(type));
+        return parse_int(s, k, o, out, error);
 }
 
 static int parse_setting(struct hark_config *c, const struct config_key *k, const config_setting_t *s,
@@ -298,7 +321,7 @@ static int parse_setting(struct hark_config *c, const struct config_key *k, cons
         case KEY_CONCURRENCY:
                 return parse_choice(s, o, mode_names, ELEMENTSOF(mode_names), int_slot(c, k), error);
         case KEY_PRIORITY:
-                return parse_priority(s, o, int_slot(c, k), error);
+                return parse_priority(s, k, o, int_slot(c, k), error);
         case KEY_LOG_TARGET:
                 return parse_choice(s, o, log_target_names, ELEMENTSOF(log_target_names), int_slot(c, k), error);
         }
@@ -494,4 +517,60 @@ int hark_config_load_string(struct hark_config *config, const char *text, const 
         r = load(config, &cf, config_read_string(&cf, text), name, error);
         config_destroy(&cf);
         return r;
+}
+
+static bool same_value(const struct hark_config *a, const struct hark_config *b, const struct config_key *k) {
+        switch (k->type) {
+        case KEY_STRING:
+                return strcmp(*string_slot((struct hark_config *) a, k), *string_slot((struct hark_config *) b, k)) == 0;
+        case KEY_SECONDS:
+                return *seconds_slot((struct hark_config *) a, k) == *seconds_slot((struct hark_config *) b, k);
+        default:
+                return *int_slot((struct hark_config *) a, k) == *int_slot((struct hark_config *) b, k);
+        }
+}
+
+static int copy_value(struct hark_config *to, const struct hark_config *from, const struct config_key *k) {
+        switch (k->type) {
+        case KEY_STRING: {
+                char *copy = strdup(*string_slot((struct hark_config *) from, k));
+                if (!copy)
+                        return -ENOMEM;
+                free(*string_slot(to, k));
+                *string_slot(to, k) = copy;
+                return 0;
+        }
+        case KEY_SECONDS:
+                *seconds_slot(to, k) = *seconds_slot((struct hark_config *) from, k);
+                return 0;
+        default:
+                *int_slot(to, k) = *int_slot((struct hark_config *) from, k);
+                return 0;
+        }
+}
+
+int hark_config_keep_restart_settings(struct hark_config *next, const struct hark_config *running,
+                                      const char **changed, size_t max_changed) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < ELEMENTSOF(config_keys); i++) {
+                const struct config_key *k = &config_keys[i];
+                int r;
+
+                if (k->reload != RELOAD_RESTART || same_value(next, running, k))
+                        continue;
+                r = copy_value(next, running, k);
+                if (r < 0)
+                        return r;
+                if (n < max_changed)
+                        changed[n++] = k->name;
+        }
+        return (int) n;
+}
+
+enum config_reload hark_config_reload_kind(const char *name) {
+        const struct config_key *k = find_key(name);
+
+        assert(k);
+        return k->reload;
 }

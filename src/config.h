@@ -33,6 +33,16 @@ struct hark_config {
         enum log_target log_target;
 };
 
+/* The syslog levels run from LOG_EMERG (0) to LOG_DEBUG. */
+#define PRIORITY_MAX 7
+
+/* What a reload (SIGHUP) does with a changed setting. */
+enum config_reload {
+        RELOAD_NEW_CONNECTIONS,         /* connections opened from then on use it */
+        RELOAD_OPEN_CONNECTIONS,        /* open connections use it too */
+        RELOAD_RESTART,                 /* needs a restart: the running value stays */
+};
+
 /* Room for a config error: "FILE:LINE: KEY: reason". */
 #define CONFIG_ERROR_MAX 512
 
@@ -58,3 +68,12 @@ const char *priority_name(int priority);
 
 /* Parses a log level name or number ("info", "6"); -EINVAL when unknown. */
 int priority_from_string(const char *s);
+
+/* Gives every setting of next that needs a restart the running value; the
+ * names of those that differed go to changed (at most max_changed). Returns
+ * how many differed, or -ENOMEM. */
+int hark_config_keep_restart_settings(struct hark_config *next, const struct hark_config *running,
+                                      const char **changed, size_t max_changed);
+
+/* How a reload applies the setting called name (one of the known keys). */
+enum config_reload hark_config_reload_kind(const char *name);

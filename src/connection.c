@@ -1,5 +1,6 @@
 #include "connection.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -47,8 +48,8 @@ static void build_fields(struct connection *c) {
         size_t used = 0;
 
         c->n_fields = 1;        /* fields[0]: the MESSAGE, set per message */
-        add_field(c, &used, "PRIORITY=%d", c->settings.priority);
-        add_field(c, &used, "SYSLOG_IDENTIFIER=%s", c->settings.identifier);
+        add_field(c, &used, "PRIORITY=%d", c->config->priority);
+        add_field(c, &used, "SYSLOG_IDENTIFIER=%s", c->config->identifier);
         if (c->peer.family == AF_UNIX) {
                 add_field(c, &used, "REMOTE_PID=%d", (int) c->peer.pid);
                 add_field(c, &used, "REMOTE_UID=%u", (unsigned) c->peer.uid);
@@ -63,18 +64,19 @@ static void build_fields(struct connection *c) {
 #define log_connection(c, level, id, ...) \
         log_event(level, id, (c)->fields + EVENT_FIELDS_SKIP, (c)->n_fields - EVENT_FIELDS_SKIP, __VA_ARGS__)
 
-void connection_init(struct connection *c, struct server *s, int fd, const struct peer *peer, uint64_t id,
-                     long long accepted_ms) {
+void connection_init(struct connection *c, struct server *s, const struct accepted *a) {
+        assert(a->fd >= 0);
         memset(c, 0, sizeof(*c));
-        c->fd = fd;
-        c->id = id;
-        c->peer = *peer;
+        c->fd = a->fd;
+        c->id = a->id;
+        c->peer = a->peer;
         c->server = s;
-        server_settings(s, &c->settings);
-        framer_init(&c->framer, c->settings.max_message_size);
-        c->last_activity_ms = accepted_ms;
+        c->config = server_config_acquire(s);
+        framer_init(&c->framer, (size_t) c->config->max_message_size);
+        c->last_activity_ms = a->accepted_ms;
         build_fields(c);
-        log_connection(c, LOG_DEBUG, EVENT_CONN_OPENED, "Connection %" PRIu64 " from %s opened", id, peer->name);
+        log_connection(c, LOG_DEBUG, EVENT_CONN_OPENED, "Connection %" PRIu64 " from %s opened", c->id,
+                       c->peer.name);
 }
 
 void connection_done(struct connection *c) {
@@ -82,10 +84,12 @@ void connection_done(struct connection *c) {
                 close(c->fd);
         c->fd = -1;
         framer_done(&c->framer);
+        server_config_release(c->config);
+        c->config = NULL;
 }
 
 static void report_failure(struct connection *c, int error, uint64_t messages) {
-        atomic_fetch_add(&c->server->stats->failed, messages);
+        atomic_fetch_add(&c->server->counters->failed, messages);
         /* Once per connection: a missing journal would otherwise double every message. */
         if (c->failure_logged)
                 return;
@@ -123,13 +127,13 @@ static void deliver(void *userdata, const struct framed_message *m) {
                 static struct log_ratelimit ratelimit = LOG_RATELIMIT_INIT;
                 unsigned suppressed;
 
-                atomic_fetch_add(&c->server->stats->truncated, 1);
+                atomic_fetch_add(&c->server->counters->truncated, 1);
                 if (log_ratelimit_pass(&ratelimit, &suppressed))
                         log_connection(c, LOG_WARNING, EVENT_TRUNCATED,
                                        "Message from %s was longer than %zu bytes (max_message_size); logged "
                                        "its first %zu bytes, discarded the rest of the line; %u similar "
                                        "messages not reported before this one",
-                                       c->peer.name, c->settings.max_message_size, m->size, suppressed);
+                                       c->peer.name, (size_t) c->config->max_message_size, m->size, suppressed);
         }
 }
 
@@ -152,7 +156,7 @@ static void confirm_sent(struct connection *c) {
                 return;
         }
         c->delivered += n;
-        atomic_fetch_add_explicit(&c->server->stats->messages, n, memory_order_relaxed);
+        atomic_fetch_add_explicit(&c->server->counters->messages, n, memory_order_relaxed);
 }
 
 ssize_t connection_receive(struct connection *c, char *buffer, size_t size) {
@@ -206,7 +210,7 @@ void connection_end(struct connection *c, enum connection_end why) {
         case CONNECTION_TIMED_OUT:
                 log_connection(c, LOG_INFO, EVENT_CONN_TIMED_OUT,
                                "Connection %" PRIu64 " from %s timed out after %d ms idle: %" PRIu64 " messages logged",
-                               c->id, c->peer.name, atomic_load(&c->server->stats->timeout_ms), c->delivered);
+                               c->id, c->peer.name, atomic_load(&c->server->shared->idle_timeout_ms), c->delivered);
                 break;
         case CONNECTION_DRAINED:
                 log_connection(c, LOG_INFO, EVENT_CONN_CLOSED,
@@ -228,7 +232,7 @@ void connection_end(struct connection *c, enum connection_end why) {
 }
 
 int connection_poll_timeout(const struct connection *c) {
-        int idle_ms = atomic_load_explicit(&c->server->stats->timeout_ms, memory_order_relaxed), wait;
+        int idle_ms = atomic_load_explicit(&c->server->shared->idle_timeout_ms, memory_order_relaxed), wait;
         long long deadline = idle_ms > 0 ? c->last_activity_ms + idle_ms : -1;
 
         if (server_stopping(c->server)) {
@@ -276,10 +280,10 @@ void connection_serve(struct connection *c) {
         connection_end(c, connection_deadline_reason(c));
 }
 
-void connection_handle(struct server *s, int fd, const struct peer *peer, uint64_t id, long long accepted_ms) {
+void connection_handle(struct server *s, const struct accepted *a) {
         struct connection c;
 
-        connection_init(&c, s, fd, peer, id, accepted_ms);
+        connection_init(&c, s, a);
         connection_serve(&c);
         connection_done(&c);
 }

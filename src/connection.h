@@ -33,7 +33,7 @@ struct connection {
         struct peer peer;
         struct server *server;
         struct framer framer;
-        struct connection_settings settings;
+        const struct hark_config *config; /* the one in force when it opened */
         uint64_t received;              /* messages framed */
         uint64_t delivered;             /* of those, handed to the journal */
         uint64_t unconfirmed;           /* sent since the batch began, not yet confirmed */
@@ -51,11 +51,10 @@ struct connection {
         struct connection *prev, *next;
 };
 
-/* Takes over fd (a connected socket whose slot the server granted) that was
- * accepted at accepted_ms (now_ms() time): the idle clock runs from then, also
- * while the connection waits in a driver's queue. */
-void connection_init(struct connection *c, struct server *s, int fd, const struct peer *peer, uint64_t id,
-                     long long accepted_ms);
+/* Takes over the accepted connection a (its fd is then the connection's).
+ * The idle clock runs from a->accepted_ms, also while the connection waited
+ * in a driver's queue. */
+void connection_init(struct connection *c, struct server *s, const struct accepted *a);
 
 /* Closes the socket and frees buffers. Giving the connection's slot back to
  * the server (server_release()) is the driver's job: in `fork` mode only the
@@ -89,4 +88,4 @@ void connection_serve(struct connection *c);
 
 /* connection_init(), connection_serve() and connection_done() in one, for the
  * drivers that give a connection a thread or process of its own. */
-void connection_handle(struct server *s, int fd, const struct peer *peer, uint64_t id, long long accepted_ms);
+void connection_handle(struct server *s, const struct accepted *a);

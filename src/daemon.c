@@ -8,6 +8,7 @@
 
 #include "connection.h"
 #include "events.h"
+#include "journal.h"
 #include "listener.h"
 #include "log.h"
 #include "mode.h"
@@ -48,43 +49,19 @@ static int open_listeners(const struct hark_config *config, struct listeners *l)
         return 0;
 }
 
-/* Accept=yes: systemd accepted the connection and started us for it alone. */
-static int serve_passed_connection(struct server *s) {
-        struct peer peer;
-        int fd = s->listeners.connection_fd, r;
-
-        s->listeners.connection_fd = -1;
-        r = peer_from_socket(fd, &peer);
-        if (r == -ENOTCONN) {
-                /* The peer left before we looked: nothing was sent, nothing to do. */
-                log_info("The passed connection was already closed by its peer");
-                close(fd);
-                return 0;
-        }
-        if (r < 0) {
-                log_error("Failed to identify the peer of the passed connection: %s", strerror(-r));
-                close(fd);
-                return r;
-        }
-        atomic_fetch_add(&s->stats->accepted, 1);
-        connection_handle(s, fd, &peer, server_next_connection_id(s), now_ms());
-        return 0;
+static const struct server_driver *driver_for(const struct hark_config *config, const struct listeners *l) {
+        return l->connection_fd >= 0 ? &mode_passed : mode_driver_for(config->concurrency);
 }
 
 static int serve(struct server *s) {
-        const struct mode_driver *driver = mode_driver_for(s->config.concurrency);
-
-        if (s->listeners.connection_fd >= 0) {
-                log_event(LOG_INFO, EVENT_STARTED, NULL, 0,
-                          "harkd %s started for one connection passed by systemd, config %s",
-                          HARK_VERSION, s->config_path);
-                notify_ready();
-                return serve_passed_connection(s);
-        }
-        log_event(LOG_INFO, EVENT_STARTED, NULL, 0, "harkd %s started: concurrency %s, config %s", HARK_VERSION,
-                  concurrency_mode_name(s->config.concurrency), s->config_path);
+        log_event(LOG_INFO, EVENT_STARTED, NULL, 0, "harkd %s started: %s%s, config %s", HARK_VERSION,
+                  s->driver == &mode_passed ? "" : "concurrency ", s->driver->name, s->config_path);
+        /* Said at once, not only when the first message fails to go anywhere. */
+        if (!journal_present())
+                log_warning("journald is not running (no " JOURNAL_SOCKET_PATH "): received messages cannot "
+                            "be logged and none will be confirmed until it runs");
         notify_ready();
-        return driver->run(s);
+        return s->driver->run(s);
 }
 
 int daemon_main(const struct daemon_options *opts) {
@@ -114,7 +91,8 @@ int daemon_main(const struct daemon_options *opts) {
                 hark_config_done(&config);
                 return 1;
         }
-        r = server_init(&server, opts->config_path, &config, &listeners);
+        r = server_init(&server, opts->config_path, &config, &listeners, driver_for(&config, &listeners));
+        hark_config_done(&config);      /* empty once the server took it over */
         if (r >= 0)
                 r = server_handle_signals(&server);
         if (r < 0)
@@ -122,8 +100,8 @@ int daemon_main(const struct daemon_options *opts) {
         else
                 r = serve(&server);
         log_event(LOG_INFO, EVENT_STOPPED, NULL, 0, "harkd stopped: %llu messages logged, %llu connections",
-                  server.stats ? (unsigned long long) atomic_load(&server.stats->messages) : 0ULL,
-                  server.stats ? (unsigned long long) atomic_load(&server.stats->accepted) : 0ULL);
+                  server.counters ? (unsigned long long) atomic_load(&server.counters->messages) : 0ULL,
+                  server.counters ? (unsigned long long) atomic_load(&server.counters->accepted) : 0ULL);
         if (r == -EBUSY) {
                 /* Threads blocked in a journal write still use the server: end
                  * the process under them. What they hold was never confirmed. */

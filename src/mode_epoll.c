@@ -114,18 +114,18 @@ static bool has_unread_data(const struct connection *c) {
         return recv(c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
 }
 
-static int add_connection(struct loop *l, int fd, const struct peer *peer) {
+static int add_connection(struct loop *l, const struct accepted *a) {
         struct connection *c = malloc(sizeof(*c));
         int r;
 
         if (!c)
                 return -ENOMEM;
-        r = watch(l, EPOLL_CTL_ADD, fd, EPOLLIN | EPOLLRDHUP, c);
+        r = watch(l, EPOLL_CTL_ADD, a->fd, EPOLLIN | EPOLLRDHUP, c);
         if (r < 0) {
                 free(c);
                 return r;
         }
-        connection_init(c, l->server, fd, peer, server_next_connection_id(l->server), now_ms());
+        connection_init(c, l->server, a);
         list_append(l, c);
         /* A short-lived client has often sent (and closed) already: read now
          * rather than after another round through epoll_wait(). */
@@ -137,30 +137,30 @@ static void accept_connections(struct loop *l, int listen_fd) {
         struct server *s = l->server;
 
         for (int i = 0; i < ACCEPTS_PER_WAKE; i++) {
-                struct peer peer;
-                int fd, r;
+                struct accepted a;
+                int r;
 
                 if (!server_has_room(s)) {
                         set_listening(l, false);
                         return;
                 }
-                fd = server_accept_from(s, listen_fd, SOCK_NONBLOCK, &peer);
-                if (fd == -EAGAIN)
+                r = server_accept_from(s, listen_fd, SOCK_NONBLOCK, &a);
+                if (r == -EAGAIN)
                         return;
-                if (fd < 0) {
-                        l->accept_resume_ms = server_accept_backoff(fd, &l->accept_warned_ms);
+                if (r < 0) {
+                        l->accept_resume_ms = server_accept_backoff(r, &l->accept_warned_ms);
                         set_listening(l, false);
                         return;
                 }
-                r = add_connection(l, fd, &peer);
+                r = add_connection(l, &a);
                 if (r < 0) {
-                        log_error("Failed to take on the connection from %s, closing it: %s", peer.name, strerror(-r));
-                        close(fd);
-                        server_release(s, &peer);
+                        log_error("Failed to take on the connection from %s, closing it: %s", a.peer.name,
+                                  strerror(-r));
+                        (void) close(a.fd);
+                        server_release(s, &a.peer);
                 }
         }
 }
-
 
 static void begin_stopping(struct loop *l) {
         l->stopping = true;
@@ -238,7 +238,6 @@ static int loop_init(struct loop *l, struct server *s) {
         return 0;
 }
 
-
 static int run_epoll(struct server *s) {
         int n = mode_worker_count(s), started = 0, r = 0;
         struct loop *loops = calloc((size_t) n, sizeof(*loops));
@@ -252,7 +251,7 @@ static int run_epoll(struct server *s) {
                 if (r < 0) {
                         log_error("Failed to start event loop %d: %s", started, strerror(-r));
                         if (loops[started].epoll_fd > 0)
-                                close(loops[started].epoll_fd);
+                                (void) close(loops[started].epoll_fd);
                         break;
                 }
         }
@@ -260,19 +259,15 @@ static int run_epoll(struct server *s) {
                 server_wait_for_stop(s);
         else
                 server_request_stop(s);
-        server_begin_drain(s);
+        if (!server_drain(s))
+                return -EBUSY;
+        /* No connection is left: each loop ends at its next wake-up. */
         for (int i = 0; i < started; i++) {
-                long long deadline = atomic_load(&s->drain_deadline) + DRAIN_GRACE_MS;
-                struct timespec until;
-
-                clock_gettime(CLOCK_REALTIME, &until);
-                until.tv_sec += ms_until(deadline) / 1000 + 1;
-                if (pthread_timedjoin_np(loops[i].thread, NULL, &until) != 0)
-                        return -EBUSY;
-                close(loops[i].epoll_fd);
+                pthread_join(loops[i].thread, NULL);
+                (void) close(loops[i].epoll_fd);
         }
         free(loops);
         return started > 0 ? 0 : r;
 }
 
-const struct mode_driver mode_epoll = { MODE_EPOLL, run_epoll };
+const struct server_driver mode_epoll = { .name = "epoll", .run = run_epoll };

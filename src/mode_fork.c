@@ -23,6 +23,10 @@ struct children {
         size_t n, capacity;
 };
 
+/* The parent's children. One harkd runs one driver: a static is enough, and
+ * it lets reap() be the driver's on_wake without state in the server. */
+static struct children children;
+
 static int remember(struct children *c, pid_t pid, const struct peer *peer) {
         if (c->n == c->capacity) {
                 size_t capacity = c->capacity ? c->capacity * 2 : 64;
@@ -36,8 +40,8 @@ static int remember(struct children *c, pid_t pid, const struct peer *peer) {
         return 0;
 }
 
-static void reap(struct server *s, void *userdata) {
-        struct children *c = userdata;
+static void reap(struct server *s) {
+        struct children *c = &children;
         pid_t pid;
         int status;
 
@@ -54,19 +58,19 @@ static void reap(struct server *s, void *userdata) {
 }
 
 /* The child must not share the parent's event counters: a signal to one
- * child would otherwise wake, or stop, the parent. */
+ * child would otherwise wake, or stop, the parent. It serves one connection
+ * and never runs the main loop, so the driver's on_wake never runs there. */
 static void become_child(struct server *s) {
-        close(s->stop_fd);
-        close(s->wake_fd);
+        (void) close(s->stop_fd);
+        (void) close(s->wake_fd);
         s->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-        s->on_wake = NULL;
         listeners_close(&s->listeners);
+        free(children.list);
+        children = (struct children) { 0 };
 }
 
-static void spawn(struct server *s, struct children *c, int fd, const struct peer *peer) {
-        uint64_t id = server_next_connection_id(s);
-        long long accepted_ms = now_ms();
+static void spawn(struct server *s, const struct accepted *a) {
         sigset_t all, saved;
         pid_t pid;
 
@@ -78,38 +82,34 @@ static void spawn(struct server *s, struct children *c, int fd, const struct pee
         if (pid == 0) {
                 become_child(s);
                 sigprocmask(SIG_SETMASK, &saved, NULL);
-                connection_handle(s, fd, peer, id, accepted_ms);
+                connection_handle(s, a);
                 _exit(0);
         }
         sigprocmask(SIG_SETMASK, &saved, NULL);
-        close(fd);
-        if (pid < 0 || remember(c, pid, peer) < 0) {
+        (void) close(a->fd);
+        if (pid < 0 || remember(&children, pid, &a->peer) < 0) {
                 if (pid < 0)
-                        log_error("Failed to fork for the connection from %s, closed it: %m", peer->name);
+                        log_error("Failed to fork for the connection from %s, closed it: %m", a->peer.name);
                 else
-                        log_error("Out of memory tracking the process for %s", peer->name);
-                server_release(s, peer);
+                        log_error("Out of memory tracking the process for %s", a->peer.name);
+                server_release(s, &a->peer);
         }
 }
 
 static int run_fork(struct server *s) {
-        struct children c = { 0 };
-        struct peer peer;
-        int fd;
+        struct accepted a;
+        int r;
 
-        s->on_wake = reap;
-        s->on_wake_userdata = &c;
-        while ((fd = server_accept(s, &peer)) >= 0)
-                spawn(s, &c, fd, &peer);
-        server_begin_drain(s);
+        while ((r = server_accept(s, &a)) >= 0)
+                spawn(s, &a);
         /* Children drain on their own bound; they may not have had the signal. */
-        for (size_t i = 0; i < c.n; i++)
-                kill(c.list[i].pid, SIGTERM);
-        if (!server_wait_idle(s, atomic_load(&s->drain_deadline) + DRAIN_GRACE_MS))
+        for (size_t i = 0; i < children.n; i++)
+                (void) kill(children.list[i].pid, SIGTERM);
+        if (!server_drain(s))
                 log_warning("Connection processes still busy after the drain bound; exiting anyway");
-        s->on_wake = NULL;
-        free(c.list);
-        return fd == -ECANCELED ? 0 : fd;
+        free(children.list);
+        children = (struct children) { 0 };
+        return r == -ECANCELED ? 0 : r;
 }
 
-const struct mode_driver mode_fork = { MODE_FORK, run_fork };
+const struct server_driver mode_fork = { .name = "fork", .run = run_fork, .on_wake = reap };

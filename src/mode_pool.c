@@ -13,10 +13,7 @@
 
 struct queued {
         struct queued *next;
-        int fd;
-        struct peer peer;
-        uint64_t id;
-        long long accepted_ms;
+        struct accepted connection;
 };
 
 struct pool {
@@ -48,21 +45,19 @@ static void *worker(void *arg) {
         struct queued *q;
 
         while ((q = take(p))) {
-                connection_handle(p->server, q->fd, &q->peer, q->id, q->accepted_ms);
-                server_release(p->server, &q->peer);
+                connection_handle(p->server, &q->connection);
+                server_release(p->server, &q->connection.peer);
                 free(q);
         }
         return NULL;
 }
 
-static int enqueue(struct pool *p, int fd, const struct peer *peer) {
+static int enqueue(struct pool *p, const struct accepted *a) {
         struct queued *q = malloc(sizeof(*q));
 
         if (!q)
                 return -ENOMEM;
-        *q = (struct queued) {
-                .fd = fd, .peer = *peer, .id = server_next_connection_id(p->server), .accepted_ms = now_ms(),
-        };
+        *q = (struct queued) { .connection = *a };
         pthread_mutex_lock(&p->lock);
         *p->tail = q;
         p->tail = &q->next;
@@ -87,7 +82,7 @@ static bool stop_workers(struct pool *p, pthread_t *threads, int n) {
         pthread_cond_broadcast(&p->queued);
         pthread_mutex_unlock(&p->lock);
         /* Queued connections are served too: each drains what it was sent. */
-        if (!server_wait_idle(p->server, atomic_load(&p->server->drain_deadline) + DRAIN_GRACE_MS))
+        if (!server_drain(p->server))
                 return false;
         for (int i = 0; i < n; i++)
                 pthread_join(threads[i], NULL);
@@ -96,9 +91,9 @@ static bool stop_workers(struct pool *p, pthread_t *threads, int n) {
 
 int mode_pool_serve(struct server *s, int want) {
         struct pool p = { .server = s };
-        int started, fd, r;
+        int started, r;
         pthread_t *threads = calloc((size_t) want, sizeof(*threads));
-        struct peer peer;
+        struct accepted a;
 
         if (!threads)
                 return -ENOMEM;
@@ -113,25 +108,25 @@ int mode_pool_serve(struct server *s, int want) {
         }
         if (started < want)
                 log_warning("Started only %d of %d worker threads", started, want);
-        while ((fd = server_accept(s, &peer)) >= 0) {
-                r = enqueue(&p, fd, &peer);
-                if (r < 0) {
-                        log_error("Failed to queue the connection from %s, closing it: %s", peer.name, strerror(-r));
-                        close(fd);
-                        server_release(s, &peer);
+        while ((r = server_accept(s, &a)) >= 0) {
+                int queued = enqueue(&p, &a);
+                if (queued < 0) {
+                        log_error("Failed to queue the connection from %s, closing it: %s", a.peer.name,
+                                  strerror(-queued));
+                        (void) close(a.fd);
+                        server_release(s, &a.peer);
                 }
         }
-        server_begin_drain(s);
         if (!stop_workers(&p, threads, started))
                 return -EBUSY;
         free(threads);
         pthread_cond_destroy(&p.queued);
         pthread_mutex_destroy(&p.lock);
-        return fd == -ECANCELED ? 0 : fd;
+        return r == -ECANCELED ? 0 : r;
 }
 
 static int run_pool(struct server *s) {
         return mode_pool_serve(s, mode_worker_count(s));
 }
 
-const struct mode_driver mode_pool = { MODE_POOL, run_pool };
+const struct server_driver mode_pool = { .name = "pool", .run = run_pool };

@@ -6,8 +6,8 @@
 #include "mode.h"
 
 static int run_sequential(struct server *s) {
-        s->mode_limit = 1;
+        admission_set_mode_limit(&s->admission, 1);
         return mode_pool_serve(s, 1);
 }
 
-const struct mode_driver mode_sequential = { MODE_SEQUENTIAL, run_sequential };
+const struct server_driver mode_sequential = { .name = "sequential", .run = run_sequential };

@@ -31,10 +31,7 @@ struct job {
         struct threads *owner;
         pthread_t thread;
         char *mapping;                  /* guard page, then the stack */
-        int fd;
-        struct peer peer;
-        uint64_t id;
-        long long accepted_ms;
+        struct accepted connection;
 };
 
 struct threads {
@@ -50,8 +47,8 @@ static void *connection_thread(void *arg) {
         struct job *job = arg;
         struct threads *t = job->owner;
 
-        connection_handle(t->server, job->fd, &job->peer, job->id, job->accepted_ms);
-        server_release(t->server, &job->peer);
+        connection_handle(t->server, &job->connection);
+        server_release(t->server, &job->connection.peer);
         pthread_mutex_lock(&t->lock);
         job->next = t->finished;
         t->finished = job;
@@ -108,9 +105,7 @@ static struct job *take_job(struct threads *t) {
         return job;
 }
 
-
-
-static int start_thread(struct threads *t, int fd, const struct peer *peer) {
+static int start_thread(struct threads *t, const struct accepted *a) {
         struct job *job;
         pthread_attr_t attr;
         int r;
@@ -119,10 +114,7 @@ static int start_thread(struct threads *t, int fd, const struct peer *peer) {
         job = take_job(t);
         if (!job)
                 return -ENOMEM;
-        job->fd = fd;
-        job->peer = *peer;
-        job->id = server_next_connection_id(t->server);
-        job->accepted_ms = now_ms();
+        job->connection = *a;
         pthread_attr_init(&attr);
         pthread_attr_setstack(&attr, job->mapping + GUARD_SIZE, THREAD_STACK_SIZE);
         pthread_mutex_lock(&t->lock);
@@ -143,22 +135,21 @@ static int start_thread(struct threads *t, int fd, const struct peer *peer) {
 
 static int run_thread(struct server *s) {
         struct threads t = { .server = s };
-        struct peer peer;
-        int fd, r;
+        struct accepted a;
+        int r;
 
         pthread_mutex_init(&t.lock, NULL);
         pthread_cond_init(&t.all_finished, NULL);
-        while ((fd = server_accept(s, &peer)) >= 0) {
-                r = start_thread(&t, fd, &peer);
-                if (r < 0) {
+        while ((r = server_accept(s, &a)) >= 0) {
+                int started = start_thread(&t, &a);
+                if (started < 0) {
                         log_error("Failed to start a thread for the connection from %s, closing it: %s",
-                                  peer.name, strerror(-r));
-                        close(fd);
-                        server_release(s, &peer);
+                                  a.peer.name, strerror(-started));
+                        (void) close(a.fd);
+                        server_release(s, &a.peer);
                 }
         }
-        server_begin_drain(s);
-        if (!server_wait_idle(s, atomic_load(&s->drain_deadline) + DRAIN_GRACE_MS))
+        if (!server_drain(s))
                 return -EBUSY;
         /* Every connection is released; the threads are a few steps from done.
          * Wait for them: they still use t and the server. */
@@ -174,7 +165,7 @@ static int run_thread(struct server *s) {
         }
         pthread_cond_destroy(&t.all_finished);
         pthread_mutex_destroy(&t.lock);
-        return fd == -ECANCELED ? 0 : fd;
+        return r == -ECANCELED ? 0 : r;
 }
 
-const struct mode_driver mode_thread = { MODE_THREAD, run_thread };
+const struct server_driver mode_thread = { .name = "thread", .run = run_thread };

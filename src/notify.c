@@ -4,7 +4,6 @@
 #include <systemd/sd-daemon.h>
 #include <time.h>
 
-#include "server.h"
 #include "util.h"
 
 void notify_ready(void) {
@@ -27,12 +26,8 @@ void notify_stopping(void) {
         sd_notify(0, "STOPPING=1");
 }
 
-void notify_status(const struct server_stats *stats) {
-        sd_notifyf(0, "STATUS=%u open connections, %llu accepted, %llu refused, "
-                      "%llu messages logged, %llu truncated, %llu not delivered",
-                   atomic_load(&stats->active), atomic_load(&stats->accepted),
-                   atomic_load(&stats->refused), atomic_load(&stats->messages),
-                   atomic_load(&stats->truncated), atomic_load(&stats->failed));
+void notify_status(const char *text) {
+        sd_notifyf(0, "STATUS=%s", text);
 }
 
 long long notify_watchdog_interval_ms(void) {

@@ -1,6 +1,8 @@
 #include "server.h"
 
+#include <assert.h>
 #include <errno.h>
+#include <stddef.h>
 #include <poll.h>
 #include <stdio.h>
 #include <signal.h>
@@ -16,75 +18,115 @@
 #include "notify.h"
 #include "util.h"
 
-#define SOURCE_BUCKETS 1024
 #define STATUS_INTERVAL_MS 2000
 
-struct source {
-        struct source *next;
-        unsigned count;
-        char address[];
+/* A configuration and the connections that live by it. */
+struct config_snapshot {
+        atomic_uint refs;
+        struct hark_config config;
 };
 
 static struct server *signal_target;
 
-static int timeout_ms(const struct hark_config *config) {
+static int idle_timeout_ms(const struct hark_config *config) {
         int ms = (int) (config->timeout * 1000.0 + 0.5);
 
         /* A positive timeout below half a millisecond must not mean "never". */
         return ms == 0 && config->timeout > 0 ? 1 : ms;
 }
 
+static struct config_snapshot *snapshot_of(const struct hark_config *config) {
+        return (struct config_snapshot *) ((char *) config - offsetof(struct config_snapshot, config));
+}
+
+/* Moves *config into a new snapshot with one reference; NULL when out of memory. */
+static struct hark_config *snapshot_new(struct hark_config *config) {
+        struct config_snapshot *snap = malloc(sizeof(*snap));
+
+        if (!snap)
+                return NULL;
+        atomic_init(&snap->refs, 1);
+        snap->config = *config;
+        memset(config, 0, sizeof(*config));
+        return &snap->config;
+}
+
+const struct hark_config *server_config_acquire(struct server *s) {
+        const struct hark_config *config;
+
+        pthread_mutex_lock(&s->lock);
+        config = s->config;
+        atomic_fetch_add(&snapshot_of(config)->refs, 1);
+        pthread_mutex_unlock(&s->lock);
+        return config;
+}
+
+void server_config_release(const struct hark_config *config) {
+        struct config_snapshot *snap;
+
+        if (!config)
+                return;
+        snap = snapshot_of(config);
+        if (atomic_fetch_sub(&snap->refs, 1) == 1) {
+                hark_config_done(&snap->config);
+                free(snap);
+        }
+}
+
 int server_init(struct server *s, const char *config_path, struct hark_config *config,
-                struct listeners *listeners) {
+                struct listeners *listeners, const struct server_driver *driver) {
+        int r;
+
+        assert(driver);
         memset(s, 0, sizeof(*s));
         s->config_path = config_path;
-        s->config = *config;
+        s->driver = driver;
         s->listeners = *listeners;
         s->stop_fd = s->wake_fd = -1;
         pthread_mutex_init(&s->lock, NULL);
         atomic_init(&s->drain_deadline, -1);
         s->accept_resume_ms = s->accept_warned_ms = -1;
-        s->stats = mmap(NULL, sizeof(*s->stats), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-        s->sources = calloc(SOURCE_BUCKETS, sizeof(*s->sources));
-        s->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-        s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         s->watchdog_interval_ms = notify_watchdog_interval_ms();
         s->notify = getenv("NOTIFY_SOCKET") != NULL;
-        /* config and listeners now belong to the server, whatever happens next. */
-        memset(config, 0, sizeof(*config));
+        /* The listeners now belong to the server, whatever happens next. */
         listeners_init(listeners);
-        if (s->stats == MAP_FAILED) {
-                s->stats = NULL;
+        s->config = snapshot_new(config);
+        if (!s->config)
+                return -ENOMEM;
+        s->shared = mmap(NULL, sizeof(*s->shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (s->shared == MAP_FAILED) {
+                s->shared = NULL;
                 return -ENOMEM;
         }
-        if (!s->sources)
-                return -ENOMEM;
+        s->counters = &s->shared->counters;
+        atomic_init(&s->shared->next_connection_id, 1);
+        atomic_init(&s->shared->idle_timeout_ms, idle_timeout_ms(s->config));
+        r = admission_init(&s->admission, (unsigned) s->config->max_connections,
+                           (unsigned) s->config->max_connections_per_source, s->counters);
+        if (r < 0)
+                return r;
+        s->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (s->stop_fd < 0 || s->wake_fd < 0)
                 return -errno;
-        atomic_init(&s->stats->next_connection_id, 1);
-        atomic_init(&s->stats->timeout_ms, timeout_ms(&s->config));
         return 0;
 }
 
 void server_done(struct server *s) {
         if (signal_target == s)
                 signal_target = NULL;
-        if (s->sources)
-                for (size_t i = 0; i < SOURCE_BUCKETS; i++)
-                        while (s->sources[i]) {
-                                struct source *next = s->sources[i]->next;
-                                free(s->sources[i]);
-                                s->sources[i] = next;
-                        }
-        free(s->sources);
-        if (s->stats)
-                munmap(s->stats, sizeof(*s->stats));
+        admission_done(&s->admission);
+        if (s->shared)
+                munmap(s->shared, sizeof(*s->shared));
+        s->shared = NULL;
+        s->counters = NULL;
         if (s->stop_fd >= 0)
                 close(s->stop_fd);
         if (s->wake_fd >= 0)
                 close(s->wake_fd);
         listeners_close(&s->listeners);
-        hark_config_done(&s->config);
+        server_config_release(s->config);
+        s->config = NULL;
         pthread_mutex_destroy(&s->lock);
 }
 
@@ -138,102 +180,17 @@ int server_handle_signals(struct server *s) {
         return 0;
 }
 
-void server_settings(struct server *s, struct connection_settings *settings) {
-        pthread_mutex_lock(&s->lock);
-        settings->priority = s->config.priority;
-        settings->max_message_size = (size_t) s->config.max_message_size;
-        snprintf(settings->identifier, sizeof(settings->identifier), "%s", s->config.identifier);
-        pthread_mutex_unlock(&s->lock);
-}
-
-uint64_t server_next_connection_id(struct server *s) {
-        return atomic_fetch_add(&s->stats->next_connection_id, 1);
-}
-
-/* FNV-1a: spreads addresses over the buckets well enough. */
-static struct source **source_slot(struct server *s, const char *address) {
-        uint32_t h = 2166136261u;
-        struct source **p;
-
-        for (const char *c = address; *c; c++)
-                h = (h ^ (unsigned char) *c) * 16777619u;
-        for (p = &s->sources[h % SOURCE_BUCKETS]; *p; p = &(*p)->next)
-                if (strcmp((*p)->address, address) == 0)
-                        break;
-        return p;
-}
-
-/* Takes a slot for peer under the limits; -EBUSY when its source is full. */
-static int admit(struct server *s, const struct peer *peer, unsigned *open_from_source) {
-        struct source **slot;
-        int r = 0;
-
-        pthread_mutex_lock(&s->lock);
-        slot = source_slot(s, peer->address);
-        *open_from_source = *slot ? (*slot)->count : 0;
-        if (s->config.max_connections_per_source > 0 &&
-            *open_from_source >= (unsigned) s->config.max_connections_per_source) {
-                r = -EBUSY;
-                goto out;
-        }
-        if (!*slot) {
-                size_t len = strlen(peer->address) + 1;
-                *slot = malloc(sizeof(**slot) + len);
-                if (!*slot) {
-                        r = -ENOMEM;
-                        goto out;
-                }
-                (*slot)->next = NULL;
-                (*slot)->count = 0;
-                memcpy((*slot)->address, peer->address, len);
-        }
-        (*slot)->count++;
-        s->active++;
-        atomic_store(&s->stats->active, s->active);
-out:
-        pthread_mutex_unlock(&s->lock);
-        return r;
-}
-
-/* Under lock. */
-static unsigned connection_limit(const struct server *s) {
-        unsigned limit = (unsigned) s->config.max_connections;
-
-        return s->mode_limit > 0 && s->mode_limit < limit ? s->mode_limit : limit;
-}
-
 void server_release(struct server *s, const struct peer *peer) {
-        struct source **slot;
-        bool woke = false;
+        unsigned still_open;
+        bool resume = admission_release(&s->admission, peer, &still_open);
 
-        pthread_mutex_lock(&s->lock);
-        slot = source_slot(s, peer->address);
-        if (*slot && --(*slot)->count == 0) {
-                struct source *gone = *slot;
-                *slot = gone->next;
-                free(gone);
-        }
-        s->active--;
-        atomic_store(&s->stats->active, s->active);
-        if (s->accepting_paused && s->active < connection_limit(s)) {
-                s->accepting_paused = false;
-                woke = true;
-        }
         /* A stopping server waits for the last connection to end. */
-        woke = woke || (server_stopping(s) && s->active == 0);
-        pthread_mutex_unlock(&s->lock);
-        if (woke)
+        if (resume || (server_stopping(s) && still_open == 0))
                 wake(s->wake_fd);
 }
 
 bool server_has_room(struct server *s) {
-        bool room;
-
-        pthread_mutex_lock(&s->lock);
-        room = s->active < connection_limit(s);
-        s->accepting_paused = !room;
-        pthread_mutex_unlock(&s->lock);
-        return room;
+        return admission_has_room(&s->admission);
 }
 
 long long server_accept_backoff(int error, long long *warned_ms) {
@@ -243,31 +200,26 @@ long long server_accept_backoff(int error, long long *warned_ms) {
         return now_ms() + ACCEPT_BACKOFF_MS;
 }
 
-static void refuse(struct server *s, int fd, const struct peer *peer, unsigned open_from_source) {
-        static struct log_ratelimit ratelimit = LOG_RATELIMIT_INIT;
-        struct iovec fields[2];
-        char source[96];
-        unsigned suppressed;
-
-        atomic_fetch_add(&s->stats->refused, 1);
-        close(fd);
-        if (!log_ratelimit_pass(&ratelimit, &suppressed))
-                return;
-
-        /* For a unix peer the source is its user (see peer_from_address()). */
-        if (peer->family == AF_UNIX)
-                snprintf(source, sizeof(source), "REMOTE_UID=%u", (unsigned) peer->uid);
-        else
-                snprintf(source, sizeof(source), "REMOTE_ADDR=%s", peer->address);
-        fields[0] = (struct iovec) { source, strlen(source) };
-        fields[1] = (struct iovec) { (char *) "HARK_REFUSED=per-source", 23 };
-        log_event(LOG_WARNING, EVENT_CONN_REFUSED, fields, 2,
-                  "Refused connection from %s: %u connections from this source already open "
-                  "(max_connections_per_source); %u similar refusals not logged before this one",
-                  peer->name, open_from_source, suppressed);
+/* The one place where a connection becomes the server's. */
+static void stamp(struct server *s, int fd, struct accepted *a) {
+        a->fd = fd;
+        a->id = atomic_fetch_add(&s->shared->next_connection_id, 1);
+        a->accepted_ms = now_ms();
+        atomic_fetch_add(&s->counters->accepted, 1);
 }
 
-int server_accept_from(struct server *s, int listen_fd, int flags, struct peer *peer) {
+int server_adopt(struct server *s, int fd, struct accepted *a) {
+        int r = peer_from_socket(fd, &a->peer);
+
+        if (r < 0) {
+                (void) close(fd);
+                return r;
+        }
+        stamp(s, fd, a);
+        return 0;
+}
+
+int server_accept_from(struct server *s, int listen_fd, int flags, struct accepted *a) {
         struct sockaddr_storage sa;
         socklen_t len = sizeof(sa);
         unsigned open_from_source;
@@ -281,76 +233,78 @@ int server_accept_from(struct server *s, int listen_fd, int flags, struct peer *
                 /* Nothing pending, or a connection that died while queued. */
                 return -EAGAIN;
         }
-        r = peer_from_address(fd, &sa, len, peer);
+        r = peer_from_address(fd, &sa, len, &a->peer);
         if (r < 0) {
-                close(fd);
+                (void) close(fd);
                 return -EAGAIN;
         }
-        r = admit(s, peer, &open_from_source);
-        if (r < 0) {
-                if (r == -EBUSY)
-                        refuse(s, fd, peer, open_from_source);
-                else
-                        close(fd);
+        r = admission_admit(&s->admission, &a->peer, &open_from_source);
+        if (r == -EBUSY) {
+                admission_refuse(&s->admission, fd, &a->peer, open_from_source);
                 return -EAGAIN;
         }
-        atomic_fetch_add(&s->stats->accepted, 1);
-        return fd;
+        if (r < 0) {
+                (void) close(fd);
+                return -EAGAIN;
+        }
+        stamp(s, fd, a);
+        return 0;
 }
 
-/* Settings that need new sockets or another driver keep their running values
- * in next; each one that changed is reported. Main thread only. */
-static void keep_restart_settings(struct hark_config *next, const struct hark_config *running, const char *path) {
-        const char *changed[5];
-        size_t n = 0;
+/* Keeps the running values of the settings that need a restart and reports
+ * each that changed. Returns 0 or -ENOMEM. */
+static int keep_restart_settings(struct hark_config *next, const struct hark_config *running, const char *path) {
+        const char *changed[16];
+        int n = hark_config_keep_restart_settings(next, running, changed, ELEMENTSOF(changed));
 
-        if (strcmp(next->host, running->host) != 0) {
-                changed[n++] = "host";
-                free(next->host);
-                next->host = strdup(running->host);
-        }
-        if (next->port != running->port)
-                changed[n++] = "port";
-        if (next->backlog != running->backlog)
-                changed[n++] = "backlog";
-        if (next->concurrency != running->concurrency)
-                changed[n++] = "concurrency";
-        if (next->workers != running->workers)
-                changed[n++] = "workers";
-        next->port = running->port;
-        next->backlog = running->backlog;
-        next->concurrency = running->concurrency;
-        next->workers = running->workers;
-        for (size_t i = 0; i < n; i++)
+        for (int i = 0; i < n && (size_t) i < ELEMENTSOF(changed); i++)
                 log_warning("Setting '%s' changed in %s; it takes effect only when harkd restarts", changed[i], path);
+        return n < 0 ? n : 0;
 }
 
+/* Main thread only. */
 static void reload(struct server *s) {
-        struct hark_config next;
+        struct hark_config next, *installed;
+        const struct hark_config *old;
         char error[CONFIG_ERROR_MAX];
         int r;
 
         notify_reloading();
         hark_config_init(&next);
         r = hark_config_load(&next, s->config_path, error);
-        if (r >= 0)
-                keep_restart_settings(&next, &s->config, s->config_path);
-        if (r < 0 || !next.host) {
-                log_error("Failed to reload configuration, keeping the running one: %s",
-                          r < 0 ? error : strerror(ENOMEM));
+        if (r >= 0 && (keep_restart_settings(&next, s->config, s->config_path) < 0 ||
+                       !(installed = snapshot_new(&next)))) {
+                r = -ENOMEM;
+                snprintf(error, sizeof(error), "%s", strerror(ENOMEM));
+        }
+        if (r < 0) {
+                log_error("Failed to reload configuration, keeping the running one: %s", error);
                 hark_config_done(&next);
                 notify_ready();
                 return;
         }
         pthread_mutex_lock(&s->lock);
-        hark_config_done(&s->config);
-        s->config = next;
-        atomic_store(&s->stats->timeout_ms, timeout_ms(&next));
+        old = s->config;
+        s->config = installed;
         pthread_mutex_unlock(&s->lock);
+        server_config_release(old);
+        /* Settings marked RELOAD_OPEN_CONNECTIONS in the key table reach open
+         * connections here; the others reach new ones through the snapshot. */
+        assert(hark_config_reload_kind("timeout") == RELOAD_OPEN_CONNECTIONS);
+        atomic_store(&s->shared->idle_timeout_ms, idle_timeout_ms(installed));
+        admission_set_limits(&s->admission, (unsigned) installed->max_connections,
+                             (unsigned) installed->max_connections_per_source);
 
-        log_setup(s->config.log_target);
+        log_setup(installed->log_target);
         log_event(LOG_INFO, EVENT_RELOADED, NULL, 0, "Reloaded configuration from %s", s->config_path);
         notify_ready();
+}
+
+static void send_status(struct server *s) {
+        char text[256];
+
+        counters_format_status(s->counters, admission_open(&s->admission), text, sizeof(text));
+        notify_status(text);
 }
 
 int server_housekeeping(struct server *s) {
@@ -358,8 +312,8 @@ int server_housekeeping(struct server *s) {
 
         if (atomic_exchange(&s->reload_requested, false))
                 reload(s);
-        if (s->on_wake)
-                s->on_wake(s, s->on_wake_userdata);
+        if (s->driver->on_wake)
+                s->driver->on_wake(s);
         now = now_ms();
         if (s->watchdog_interval_ms > 0) {
                 if (now >= s->next_watchdog_ms) {
@@ -370,7 +324,7 @@ int server_housekeeping(struct server *s) {
         }
         if (s->notify) {
                 if (now >= s->next_status_ms) {
-                        notify_status(s->stats);
+                        send_status(s);
                         s->next_status_ms = now + STATUS_INTERVAL_MS;
                 }
                 if (next < 0 || s->next_status_ms < next)
@@ -385,7 +339,7 @@ static void drain_eventfd(int fd) {
         (void) n; /* EAGAIN: already drained */
 }
 
-int server_accept(struct server *s, struct peer *peer) {
+int server_accept(struct server *s, struct accepted *a) {
         for (;;) {
                 struct pollfd pfd[2 + LISTENERS_MAX];
                 size_t n = 0, first_listener;
@@ -419,9 +373,9 @@ int server_accept(struct server *s, struct peer *peer) {
                 for (size_t i = first_listener; i < n && !server_stopping(s); i++) {
                         if (!pfd[i].revents)
                                 continue;
-                        r = server_accept_from(s, pfd[i].fd, 0, peer);
+                        r = server_accept_from(s, pfd[i].fd, 0, a);
                         if (r >= 0)
-                                return r;
+                                return 0;
                         if (r == -EAGAIN)
                                 continue;
                         s->accept_resume_ms = server_accept_backoff(r, &s->accept_warned_ms);
@@ -430,35 +384,30 @@ int server_accept(struct server *s, struct peer *peer) {
         }
 }
 
-void server_begin_drain(struct server *s) {
-        unsigned open;
-
-        pthread_mutex_lock(&s->lock);
-        open = s->active;
-        pthread_mutex_unlock(&s->lock);
-        notify_stopping();
-        log_event(LOG_INFO, EVENT_STOPPING, NULL, 0,
-                  "Stopping: no longer accepting; %u open connections get up to %d ms to finish",
-                  open, DRAIN_TIMEOUT_MS);
-}
-
-bool server_wait_idle(struct server *s, long long deadline) {
+static bool wait_idle(struct server *s, long long deadline) {
         for (;;) {
                 struct pollfd pfd = { .fd = s->wake_fd, .events = POLLIN };
                 bool idle;
                 int timeout;
 
-                if (s->on_wake)
-                        s->on_wake(s, s->on_wake_userdata);
-                pthread_mutex_lock(&s->lock);
-                idle = s->active == 0;
-                pthread_mutex_unlock(&s->lock);
+                if (s->driver->on_wake)
+                        s->driver->on_wake(s);
+                idle = admission_open(&s->admission) == 0;
                 timeout = ms_until(deadline);
                 if (idle || timeout == 0)
                         return idle;
                 if (poll(&pfd, 1, timeout) > 0)
                         drain_eventfd(s->wake_fd);
         }
+}
+
+bool server_drain(struct server *s) {
+        assert(server_stopping(s));
+        notify_stopping();
+        log_event(LOG_INFO, EVENT_STOPPING, NULL, 0,
+                  "Stopping: no longer accepting; %u open connections get up to %d ms to finish",
+                  admission_open(&s->admission), DRAIN_TIMEOUT_MS);
+        return wait_idle(s, atomic_load(&s->drain_deadline) + DRAIN_GRACE_MS);
 }
 
 void server_wait_for_stop(struct server *s) {

@@ -1,5 +1,7 @@
 /* What every concurrency mode shares: the configuration, the listening
- * sockets, the stop and wake signals, the connection limits and the counters. */
+ * sockets, the stop and wake signals, admission and the counters, and the
+ * steps of a driver's life that are the same in every mode (accepting,
+ * housekeeping, draining). */
 #pragma once
 
 #include <pthread.h>
@@ -7,67 +9,77 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "admission.h"
 #include "config.h"
 #include "listener.h"
 #include "net.h"
+#include "stats.h"
 
 /* How long open connections may go on after SIGTERM before harkd reads what
  * they have already sent, logs it and closes them. */
 #define DRAIN_TIMEOUT_MS 5000
 
-/* Counters, in shared memory so that `fork` children count too; and, for the
- * same reason, the idle timeout, which a reload changes for open connections. */
-struct server_stats {
-        atomic_int timeout_ms;          /* 0 = never */
-        atomic_ullong accepted;
-        atomic_ullong refused;
-        atomic_ullong messages;         /* delivered to the journal */
-        atomic_ullong truncated;
-        atomic_ullong failed;           /* framed but not delivered */
+/* How long a driver waits for its connections after the drain bound, for a
+ * journal write that is still blocked, before it gives up on them. */
+#define DRAIN_GRACE_MS 2000
+
+/* A connection the server has accepted and admitted: what a driver hands to
+ * the connection code. The id and the time are stamped by the server. */
+struct accepted {
+        int fd;                         /* connected, CLOEXEC */
+        struct peer peer;
+        uint64_t id;                    /* HARK_CONNECTION */
+        long long accepted_ms;          /* now_ms() time: the idle clock starts here */
+};
+
+/* What all processes of one harkd see: `fork` children count here too, and
+ * a reload's new idle timeout reaches their open connections. */
+struct server_shared {
+        struct counters counters;
         atomic_ullong next_connection_id;
-        atomic_uint active;
+        atomic_int idle_timeout_ms;     /* the live value of `timeout`; 0 = never */
 };
 
-/* The settings a connection lives by, copied when it opens so that a reload
- * never changes them under its feet. The idle timeout is the exception: a
- * reload applies it to open connections too (see server_stats.timeout_ms). */
-struct connection_settings {
-        int priority;
-        size_t max_message_size;
-        char identifier[256];
-};
+struct server;
 
-struct source;
+/* A concurrency mode, as the server drives it. */
+struct server_driver {
+        const char *name;
+        /* Serves connections until a stop is requested, then drains them.
+         * Returns 0; -EBUSY when connections were still busy (a journal write
+         * blocked) after the drain bound and its grace, so that the process
+         * must end without freeing what they use; or -errno when the mode
+         * could not run at all. */
+        int (*run)(struct server *s);
+        /* Called by the main loop on every wake-up, or NULL (fork reaps there). */
+        void (*on_wake)(struct server *s);
+};
 
 struct server {
         const char *config_path;
-        struct hark_config config;      /* under lock once serving */
+        const struct server_driver *driver;
+        struct hark_config *config;     /* in force; swapped by reload under lock (see server_config_acquire()) */
         pthread_mutex_t lock;
         struct listeners listeners;
+        struct admission admission;
         int stop_fd;                    /* eventfd: readable from the stop request on, never drained */
         int wake_fd;                    /* eventfd: reload, child exit or a freed slot for the accept loop */
         atomic_bool stopping;
         atomic_llong drain_deadline;    /* now_ms() value */
         atomic_bool reload_requested;
-        struct server_stats *stats;
-        unsigned active;                /* open connections, under lock */
-        unsigned mode_limit;            /* a driver's own cap below max_connections; 0 = none */
-        bool accepting_paused;          /* under lock: at max_connections */
-        struct source **sources;        /* open connections per source, under lock */
+        struct server_shared *shared;
+        struct counters *counters;      /* &shared->counters */
         long long accept_resume_ms;     /* server_accept(): after EMFILE, wait until then */
         long long accept_warned_ms;
         long long next_status_ms;
-        /* Called by the main loop on every wake-up (the fork driver reaps there). */
-        void (*on_wake)(struct server *s, void *userdata);
-        void *on_wake_userdata;
         bool notify;                    /* started by a service manager that listens */
         long long watchdog_interval_ms;
         long long next_watchdog_ms;
 };
 
-/* Takes over *config and *listeners. Returns 0 or -errno. */
+/* Takes over *config and *listeners; driver serves them. Returns 0 or -errno. */
 int server_init(struct server *s, const char *config_path, struct hark_config *config,
-                struct listeners *listeners);
+                struct listeners *listeners, const struct server_driver *driver);
 void server_done(struct server *s);
 
 /* Installs the signal handlers that drive this server (one per process). */
@@ -80,19 +92,28 @@ static inline bool server_stopping(struct server *s) {
         return atomic_load_explicit(&s->stopping, memory_order_relaxed);
 }
 
-void server_settings(struct server *s, struct connection_settings *settings);
+/* The configuration in force now, for a connection to live by: a reload
+ * never changes it under its feet (the idle timeout excepted, see
+ * server_shared). Pair with server_config_release(). */
+const struct hark_config *server_config_acquire(struct server *s);
+void server_config_release(const struct hark_config *config);
 
 /* The accept loop of the blocking modes: waits for a connection while serving
- * signals, reloads and the notify/watchdog duties. Returns a connected fd
- * (CLOEXEC, blocking) with its peer in *peer, or -ECANCELED once stopping. */
-int server_accept(struct server *s, struct peer *peer);
+ * signals, reloads and the notify/watchdog duties. Returns 0 with the
+ * connection (blocking) in *a, or -ECANCELED once stopping. */
+int server_accept(struct server *s, struct accepted *a);
 
 /* Accepts one pending connection from listening socket fd, applying the
  * limits (a refusal is logged and counted); flags as for accept4(2), besides
- * SOCK_CLOEXEC which is always set. Returns the fd, -EAGAIN when there is
- * none or it was refused, -EMFILE/-ENFILE when out of descriptors (the caller
- * backs off), else -errno. */
-int server_accept_from(struct server *s, int fd, int flags, struct peer *peer);
+ * SOCK_CLOEXEC which is always set. Returns 0 with the connection in *a,
+ * -EAGAIN when there is none or it was refused, -EMFILE/-ENFILE when out of
+ * descriptors (the caller backs off), else -errno. */
+int server_accept_from(struct server *s, int fd, int flags, struct accepted *a);
+
+/* Takes connected socket fd, accepted by someone else (systemd's
+ * Accept=yes), as the server's connection *a. Returns 0, -ENOTCONN when its
+ * peer has already gone, else -errno; fd is closed on failure. */
+int server_adopt(struct server *s, int fd, struct accepted *a);
 
 /* After EMFILE/ENFILE, accepting again at once would only spin. */
 #define ACCEPT_BACKOFF_MS 100
@@ -107,21 +128,19 @@ void server_release(struct server *s, const struct peer *peer);
 /* Whether another connection may be accepted now (max_connections). */
 bool server_has_room(struct server *s);
 
-/* Duties of the main loop between waits: reload when asked, status, watchdog.
- * Returns the poll timeout (ms) until the next duty, or -1. */
+/* Duties of the main loop between waits: reload when asked, the driver's
+ * on_wake, status, watchdog. Returns the poll timeout (ms) until the next
+ * duty, or -1. */
 int server_housekeeping(struct server *s);
-
-uint64_t server_next_connection_id(struct server *s);
 
 /* The main thread's loop when others accept (epoll): the server's duties
  * (reload, status, watchdog) until a stop is requested. */
 void server_wait_for_stop(struct server *s);
 
-/* Called by a driver once its accept loop has ended: tells systemd and the
- * log that harkd is stopping. The listening sockets stay open, unused, until
- * exit: under socket activation systemd keeps clients queued for the next start. */
-void server_begin_drain(struct server *s);
-
-/* Waits until no connection is open, at most until deadline (now_ms() time).
- * Returns whether none is open. */
-bool server_wait_idle(struct server *s, long long deadline);
+/* Called by a driver once its accept loop has ended and its connections know
+ * (each sees server_stopping()): tells systemd and the log that harkd stops,
+ * then waits until no connection is open, at most until the drain bound and
+ * its grace. Returns whether none is open. The listening sockets stay open,
+ * unused, until exit: under socket activation systemd keeps clients queued
+ * for the next start. */
+bool server_drain(struct server *s);

@@ -1,0 +1,11 @@
+#include "stats.h"
+
+#include <stdio.h>
+
+void counters_format_status(const struct counters *c, unsigned open, char *text, size_t size) {
+        snprintf(text, size,
+                 "%u open connections, %llu accepted, %llu refused, %llu messages logged, "
+                 "%llu truncated, %llu not delivered",
+                 open, atomic_load(&c->accepted), atomic_load(&c->refused), atomic_load(&c->messages),
+                 atomic_load(&c->truncated), atomic_load(&c->failed));
+}
