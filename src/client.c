@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "framer.h"
+#include "journal.h"
 #include "net.h"
 #include "util.h"
 
@@ -323,14 +324,46 @@ static const char *what_failed(int r) {
              : strerror(-r);
 }
 
+/* Whether harkd runs on this machine: then its journal is this machine's. */
+static bool peer_is_local(int fd) {
+        struct sockaddr_storage peer, self;
+        socklen_t peer_len = sizeof(peer), self_len = sizeof(self);
+
+        if (getpeername(fd, (struct sockaddr *) &peer, &peer_len) < 0 ||
+            getsockname(fd, (struct sockaddr *) &self, &self_len) < 0)
+                return false;
+        if (peer.ss_family == AF_UNIX)
+                return true;
+        if (peer.ss_family == AF_INET) {
+                const struct sockaddr_in *p = (const struct sockaddr_in *) &peer, *l = (const struct sockaddr_in *) &self;
+                return (ntohl(p->sin_addr.s_addr) >> 24) == 127 || p->sin_addr.s_addr == l->sin_addr.s_addr;
+        }
+        if (peer.ss_family == AF_INET6) {
+                const struct sockaddr_in6 *p = (const struct sockaddr_in6 *) &peer, *l = (const struct sockaddr_in6 *) &self;
+                return IN6_IS_ADDR_LOOPBACK(&p->sin6_addr) || IN6_ARE_ADDR_EQUAL(&p->sin6_addr, &l->sin6_addr);
+        }
+        return false;
+}
+
+/* hark sees only the count; say what most likely kept the rest out. */
+static const char *shortfall_reason(bool harkd_is_local) {
+        if (harkd_is_local && !journal_present())
+                return "journald is not running on this machine (no " JOURNAL_SOCKET_PATH "), "
+                       "so harkd could not log them";
+        return "harkd could not hand the others to the journal; its log says why "
+               "(journalctl -t harkd, or its standard error)";
+}
+
 int client_run(const struct client_options *o, FILE *in, FILE *out, FILE *err) {
         struct sender s = { .timeout_ms = (int) (o->timeout * 1000) };
         uint64_t confirmed = 0;
+        bool harkd_is_local;
         int r, status;
 
         s.fd = connect_to(o, err);
         if (s.fd < 0)
                 return EX_UNAVAILABLE;
+        harkd_is_local = peer_is_local(s.fd);
         /* Counting only: how long a line is does not change how many there are. */
         framer_init(&s.counter, 1);
         r = send_all_messages(&s, o, in);
@@ -356,7 +389,7 @@ int client_run(const struct client_options *o, FILE *in, FILE *out, FILE *err) {
         if (o->ping && status == EX_OK)
                 fprintf(out, "harkd at %s port %s is answering\n", o->host, o->port);
         else if (status != EX_OK)
-                fprintf(err, "hark: %s port %s confirmed %" PRIu64 " of %" PRIu64 " messages\n",
-                        o->host, o->port, confirmed, s.expected);
+                fprintf(err, "hark: %s port %s confirmed %" PRIu64 " of %" PRIu64 " messages: %s\n",
+                        o->host, o->port, confirmed, s.expected, shortfall_reason(harkd_is_local));
         return status;
 }

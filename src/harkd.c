@@ -33,7 +33,10 @@ int main(int argc, char **argv) {
         struct daemon_options opts = { .config_path = HARK_DEFAULT_CONFIG, .log_level = LOG_INFO };
         int c;
 
-        while ((c = getopt_long(argc, argv, "c:thV", options, NULL)) != -1)
+        /* getopt's own messages name the binary's full path; every other
+         * error of harkd starts with "harkd:". */
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, ":c:thV", options, NULL)) != -1)
                 switch (c) {
                 case 'c':
                         opts.config_path = optarg;
@@ -54,7 +57,15 @@ int main(int argc, char **argv) {
                 case 'V':
                         printf("harkd %s\n", HARK_VERSION);
                         return 0;
+                case ':':
+                        fprintf(stderr, "harkd: option '%s' needs a value\n", argv[optind - 1]);
+                        usage(stderr);
+                        return 2;
                 default:
+                        if (optopt)
+                                fprintf(stderr, "harkd: unknown option '-%c'\n", optopt);
+                        else
+                                fprintf(stderr, "harkd: unknown option '%s'\n", argv[optind - 1]);
                         usage(stderr);
                         return 2;
                 }
