@@ -1,0 +1,36 @@
+/* Child processes of the integration tests: the programs under test and
+ * the tools they are checked with. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct it_proc {
+        int status;             /* wait status; -1 when it did not end */
+        char *out, *err;        /* what it wrote (malloc'd, NUL-terminated) */
+        size_t out_len, err_len;
+};
+
+/* Runs argv (argv[0] a path) with stdin from the given bytes (NULL: /dev/null),
+ * waits at most timeout_ms (then kills it). Returns 0 or -errno. */
+int it_run(char *const argv[], const char *input, size_t input_len, int timeout_ms, struct it_proc *p);
+void it_proc_free(struct it_proc *p);
+
+/* Exit code of a run that exited, else -1 (printing how it ended). */
+int it_exit_code(const struct it_proc *p);
+
+/* Starts argv in the background, stdout and stderr appended to log_path, with
+ * the extra environment entries in env (NULL-terminated, may be NULL).
+ * no_journal hides /run/systemd/journal from it. Returns pid or -errno. */
+pid_t it_spawn(char *const argv[], char *const env[], const char *log_path, bool no_journal);
+
+/* Waits at most timeout_ms for pid; returns the wait status or -ETIMEDOUT. */
+int it_wait_pid(pid_t pid, int timeout_ms);
+
+/* SIGKILL to pid (when > 0), and reaps it. */
+void it_kill_and_reap(pid_t pid);
+
+/* The paths of the binaries under test ($HARKD, $HARK). */
+const char *it_harkd_path(void);
+const char *it_hark_path(void);
