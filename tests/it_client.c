@@ -191,15 +191,18 @@ static void test_timeout(void **state) {
         it_assert_harkd_stops(h, 5000);
 }
 
-int main(void) {
-        const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_messages, it_setup, it_teardown),
-                cmocka_unit_test_setup_teardown(test_stdin_many, it_setup, it_teardown),
-                cmocka_unit_test_setup_teardown(test_config_option, it_setup, it_teardown),
-                cmocka_unit_test_setup_teardown(test_ping, it_setup, it_teardown),
-                cmocka_unit_test_setup_teardown(test_exit_codes, it_setup, it_teardown),
-                cmocka_unit_test_setup_teardown(test_timeout, it_setup, it_teardown),
-        };
+static const struct CMUnitTest once[] = {
+        IT_TEST(test_messages),
+        IT_TEST(test_stdin_many),
+        IT_TEST(test_config_option),
+        IT_TEST(test_ping),
+        IT_TEST(test_exit_codes),
+        IT_TEST(test_timeout),
+};
 
-        return it_run_group("client", tests, sizeof(tests) / sizeof(tests[0])) ? 1 : 0;
+int main(void) {
+        return it_main(&(struct it_suite) {
+                .name = "client",
+                .once = IT_TESTS(once),
+        });
 }

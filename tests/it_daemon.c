@@ -924,28 +924,32 @@ static void test_ipv6_wildcard(void **state) {
         it_assert_harkd_stops(h, 5000);
 }
 
-int main(void) {
-        const struct CMUnitTest per_mode[] = {
-                cmocka_unit_test_setup_teardown(test_idle_timeout, it_setup, it_teardown),
-                cmocka_unit_test_setup_teardown(test_drain_partial, it_setup, it_teardown),
-                cmocka_unit_test_setup_teardown(test_drain_finish, it_setup, it_teardown),
-                cmocka_unit_test_setup_teardown(test_stop_under_load, it_setup, it_teardown),
-                cmocka_unit_test_setup_teardown(test_reload, it_setup, it_teardown),
-                cmocka_unit_test_setup_teardown(test_reload_while_connected, it_setup, it_teardown),
-                cmocka_unit_test_setup_teardown(test_reload_timeout, it_setup, it_teardown),
-        };
-        const struct CMUnitTest once[] = {
-                cmocka_unit_test_setup_teardown(test_config_check, it_setup, it_teardown),
-                cmocka_unit_test_setup_teardown(test_notify, it_setup, it_teardown),
-                cmocka_unit_test_setup_teardown(test_no_journal, it_setup, it_teardown),
-                cmocka_unit_test_setup_teardown(test_socket_activation, it_setup, it_teardown),
-                cmocka_unit_test_setup_teardown(test_socket_activation_accept, it_setup, it_teardown),
-                cmocka_unit_test_setup_teardown(test_socket_activation_unix, it_setup, it_teardown),
-                cmocka_unit_test_setup_teardown(test_ipv6, it_setup, it_teardown),
-                cmocka_unit_test_setup_teardown(test_ipv6_wildcard, it_setup, it_teardown),
-        };
-        int failed = it_run_mode_groups_parallel("daemon", per_mode, sizeof(per_mode) / sizeof(per_mode[0]));
+static const struct CMUnitTest per_mode[] = {
+        IT_TEST(test_idle_timeout),
+        IT_TEST(test_drain_partial),
+        IT_TEST(test_drain_finish),
+        IT_TEST(test_stop_under_load),
+        IT_TEST(test_reload),
+        IT_TEST(test_reload_while_connected),
+        IT_TEST(test_reload_timeout),
+};
 
-        failed += it_run_group("daemon", once, sizeof(once) / sizeof(once[0]));
-        return failed ? 1 : 0;
+static const struct CMUnitTest once[] = {
+        IT_TEST(test_config_check),
+        IT_TEST(test_notify),
+        IT_TEST(test_no_journal),
+        IT_TEST(test_socket_activation),
+        IT_TEST(test_socket_activation_accept),
+        IT_TEST(test_socket_activation_unix),
+        IT_TEST(test_ipv6),
+        IT_TEST(test_ipv6_wildcard),
+};
+
+int main(void) {
+        return it_main(&(struct it_suite) {
+                .name = "daemon",
+                .per_mode = IT_TESTS(per_mode),
+                .side_by_side = true,
+                .once = IT_TESTS(once),
+        });
 }

@@ -270,12 +270,16 @@ static void test_max_connections_per_source(void **state) {
                 test_per_source(state);
 }
 
-int main(void) {
-        const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_max_connections, it_setup, it_teardown),
-                cmocka_unit_test_setup_teardown(test_max_connections_busy, it_setup, it_teardown),
-                cmocka_unit_test_setup_teardown(test_max_connections_per_source, it_setup, it_teardown),
-        };
+static const struct CMUnitTest per_mode[] = {
+        IT_TEST(test_max_connections),
+        IT_TEST(test_max_connections_busy),
+        IT_TEST(test_max_connections_per_source),
+};
 
-        return it_run_mode_groups_parallel("limits", tests, sizeof(tests) / sizeof(tests[0])) ? 1 : 0;
+int main(void) {
+        return it_main(&(struct it_suite) {
+                .name = "limits",
+                .per_mode = IT_TESTS(per_mode),
+                .side_by_side = true,
+        });
 }

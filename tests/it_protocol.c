@@ -501,17 +501,20 @@ static void test_many_clients(void **state) {
         it_assert_harkd_stops(h, 5000);
 }
 
-int main(void) {
-        const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_framing, it_setup, it_teardown),
-                cmocka_unit_test_setup_teardown(test_framing_across_reads, it_setup, it_teardown),
-                cmocka_unit_test_setup_teardown(test_close_without_reading, it_setup, it_teardown),
-                cmocka_unit_test_setup_teardown(test_binary, it_setup, it_teardown),
-                cmocka_unit_test_setup_teardown(test_truncation, it_setup, it_teardown),
-                cmocka_unit_test_setup_teardown(test_large_messages, it_setup, it_teardown),
-                cmocka_unit_test_setup_teardown(test_ok_zero, it_setup, it_teardown),
-                cmocka_unit_test_setup_teardown(test_many_clients, it_setup, it_teardown),
-        };
+static const struct CMUnitTest per_mode[] = {
+        IT_TEST(test_framing),
+        IT_TEST(test_framing_across_reads),
+        IT_TEST(test_close_without_reading),
+        IT_TEST(test_binary),
+        IT_TEST(test_truncation),
+        IT_TEST(test_large_messages),
+        IT_TEST(test_ok_zero),
+        IT_TEST(test_many_clients),
+};
 
-        return it_run_mode_groups("protocol", tests, sizeof(tests) / sizeof(tests[0])) ? 1 : 0;
+int main(void) {
+        return it_main(&(struct it_suite) {
+                .name = "protocol",
+                .per_mode = IT_TESTS(per_mode),
+        });
 }

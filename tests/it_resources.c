@@ -273,13 +273,16 @@ static void test_refusal_flood_is_rate_limited(void **state) {
         it_assert_harkd_stops(h, 8000);
 }
 
-int main(void) {
-        const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_emfile_backs_off, it_setup, it_teardown),
-                cmocka_unit_test_setup_teardown(test_idle_connections_are_cheap, it_setup, it_teardown),
-                cmocka_unit_test_setup_teardown(test_endless_line_is_bounded, it_setup, it_teardown),
-                cmocka_unit_test_setup_teardown(test_refusal_flood_is_rate_limited, it_setup, it_teardown),
-        };
+static const struct CMUnitTest per_mode[] = {
+        IT_TEST(test_emfile_backs_off),
+        IT_TEST(test_idle_connections_are_cheap),
+        IT_TEST(test_endless_line_is_bounded),
+        IT_TEST(test_refusal_flood_is_rate_limited),
+};
 
-        return it_run_mode_groups("resources", tests, sizeof(tests) / sizeof(tests[0])) ? 1 : 0;
+int main(void) {
+        return it_main(&(struct it_suite) {
+                .name = "resources",
+                .per_mode = IT_TESTS(per_mode),
+        });
 }

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include "test-main.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -276,5 +277,5 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_concurrent_admit_and_release, setup_per_source, teardown),
         };
 
-        return cmocka_run_group_tests_name("admission", tests, NULL, NULL);
+        return hark_test_main("admission", tests);
 }

@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include "test-main.h"
 
 #include <ftw.h>
 #include <limits.h>
@@ -475,5 +476,5 @@ int main(void) {
                                                 files_setup, fixture_teardown),
         };
 
-        return cmocka_run_group_tests_name("client", tests, NULL, NULL);
+        return hark_test_main("client", tests);
 }

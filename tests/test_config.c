@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include "test-main.h"
 
 #include <errno.h>
 #include <ftw.h>
@@ -730,5 +731,5 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(a_missing_include_is_an_error_naming_the_including_line, files_setup, config_teardown),
         };
 
-        return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+        return hark_test_main("config", tests);
 }

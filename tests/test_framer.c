@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include "test-main.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -602,5 +603,5 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(done_is_safe_twice_and_keeps_the_limit, framer_fixture_setup, framer_fixture_teardown),
         };
 
-        return cmocka_run_group_tests_name("framer", tests, NULL, NULL);
+        return hark_test_main("framer", tests);
 }

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include "test-main.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,5 +117,5 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(unresolvable_host_is_an_error_and_leaves_no_dropin, setup, teardown),
         };
 
-        return cmocka_run_group_tests_name("generator", tests, NULL, NULL);
+        return hark_test_main("generator", tests);
 }
