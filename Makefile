@@ -48,8 +48,10 @@ IT_SUPPORT  = $(patsubst tests/%.c,$(BUILD)/tests/%.o,$(wildcard tests/support*.
 IT_TESTS    = $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/it_*.c))
 BENCH_BINS  = $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/*.c))
 MANPAGES    = man/harkd.8 man/harkd.conf.5 man/hark.1
-UNITS       = systemd/harkd.service systemd/harkd.socket \
-              systemd/harkd-accept@.service systemd/harkd-accept.socket
+# A unit NAME.in is a template: installed as NAME, with the paths filled in and
+# systemd/sandbox.conf (the one sandbox of both services) at its line @SANDBOX@.
+UNITS       = systemd/harkd.service.in systemd/harkd.socket \
+              systemd/harkd-accept@.service.in systemd/harkd-accept.socket
 
 # Debian package names of what each target needs; installed by `make deps`
 # (as root, with apt-get) only when pkg-config or the command is missing.
@@ -147,9 +149,11 @@ install: all
 	[ -e $(DESTDIR)$(SYSCONFDIR)/hark/harkd.conf ] || \
 	    install -m 644 conf/harkd.conf $(DESTDIR)$(SYSCONFDIR)/hark/harkd.conf
 	for u in $(UNITS); do \
-	    sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' $$u \
-	        > $(DESTDIR)$(UNITDIR)/$${u#systemd/}; \
-	    chmod 644 $(DESTDIR)$(UNITDIR)/$${u#systemd/}; \
+	    n=$${u#systemd/}; n=$${n%.in}; \
+	    sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	        -e '/^@SANDBOX@$$/{r systemd/sandbox.conf' -e 'd;}' $$u \
+	        > $(DESTDIR)$(UNITDIR)/$$n && \
+	    chmod 644 $(DESTDIR)$(UNITDIR)/$$n || exit 1; \
 	done
 	@echo "Installed. Then: journalctl --update-catalog; systemctl daemon-reload;" \
 	      "systemctl enable --now harkd.socket"
@@ -160,7 +164,7 @@ uninstall:
 	      $(DESTDIR)$(GENERATORDIR)/harkd-socket-generator \
 	      $(DESTDIR)$(MANDIR)/man1/hark.1 $(DESTDIR)$(MANDIR)/man5/harkd.conf.5 \
 	      $(DESTDIR)$(MANDIR)/man8/harkd.8 $(DESTDIR)$(CATALOGDIR)/harkd.catalog
-	for u in $(UNITS); do rm -f $(DESTDIR)$(UNITDIR)/$${u#systemd/}; done
+	for u in $(UNITS); do n=$${u#systemd/}; rm -f $(DESTDIR)$(UNITDIR)/$${n%.in}; done
 
 clean:
 	rm -rf $(BUILD) build

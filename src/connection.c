@@ -179,6 +179,12 @@ ssize_t connection_receive(struct connection *c, char *buffer, size_t size) {
         return n;
 }
 
+bool connection_has_unread_data(const struct connection *c) {
+        char byte;
+
+        return recv(c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+}
+
 static bool read_already_sent(struct connection *c) {
         char buffer[READ_CHUNK];
         size_t total = 0;

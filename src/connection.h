@@ -66,6 +66,9 @@ void connection_done(struct connection *c);
  * is nothing to read, or another -errno. */
 ssize_t connection_receive(struct connection *c, char *buffer, size_t size);
 
+/* Whether the peer has sent bytes that are not read yet. */
+bool connection_has_unread_data(const struct connection *c);
+
 /* Reads what the peer has already sent (bounded), logs the unterminated tail
  * as a last message and, after a clean end of stream, answers "OK <n>". */
 void connection_end(struct connection *c, enum connection_end why);

@@ -106,14 +106,6 @@ static void on_readable(struct loop *l, struct connection *c, uint32_t events) {
                 framer_trim(&c->framer);
 }
 
-/* Whether bytes wait unread: a busy loop may reach a connection late, and
- * that is not the peer being idle. */
-static bool has_unread_data(const struct connection *c) {
-        char byte;
-
-        return recv(c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
-}
-
 static int add_connection(struct loop *l, const struct accepted *a) {
         struct connection *c = malloc(sizeof(*c));
         int r;
@@ -176,8 +168,10 @@ static int expire(struct loop *l) {
         if (drain >= 0 && ms_until(drain) == 0)
                 while (l->oldest)
                         close_connection(l, l->oldest, CONNECTION_DRAINED);
+        /* A busy loop may reach a connection late, and bytes waiting unread
+         * then are not the peer being idle. */
         while (l->oldest && (timeout = connection_poll_timeout(l->oldest)) == 0) {
-                if (!l->stopping && has_unread_data(l->oldest))
+                if (!l->stopping && connection_has_unread_data(l->oldest))
                         on_readable(l, l->oldest, 0);
                 else
                         close_connection(l, l->oldest, connection_deadline_reason(l->oldest));
