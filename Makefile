@@ -1,10 +1,11 @@
 # hark: a TCP-to-journal daemon (harkd) and its client (hark).
 #
 #   make            build build/harkd and build/hark
-#   make run        install missing build dependencies, build, run harkd in the
-#                   foreground on conf/harkd.conf
+#   make run        install missing dependencies, build, run harkd on
+#                   conf/harkd.conf (beside a private journald if none runs)
 #   make check      install missing build and test dependencies, build, run all tests
 #   make bench      the benchmark (see README.md)
+#   make check-fresh  the quick start on a fresh Debian 12 root (mmdebstrap)
 #   make install    DESTDIR, PREFIX, SYSCONFDIR are honoured
 
 VERSION     = 0.1.0
@@ -53,12 +54,22 @@ MANPAGES    = man/harkd.8 man/harkd.conf.5 man/hark.1
 UNITS       = systemd/harkd.service.in systemd/harkd.socket \
               systemd/harkd-accept@.service.in systemd/harkd-accept.socket
 
-# Debian package names of what each target needs; installed by `make deps`
-# (as root, with apt-get) only when pkg-config or the command is missing.
+# Debian package names of what each target needs. `make run`, `make check` and
+# `make bench` install those that are not installed (tests/install-deps: as
+# root, apt-get without recommends), so the lists name everything a minbase
+# Debian 12 lacks (`make check-fresh` checks that):
+#   libc6-dev       the C headers; gcc and clang only recommend them
+#   systemd         systemd-journald and journalctl for the private journal,
+#                   systemd-cat (make run's probe), the booted systemd test
+#   util-linux, mount   unshare, nsenter, setsid, mount (the namespaces)
+#   netcat-openbsd  the README's `nc -N` example
+#   procps          pgrep (systemd test);  mandoc: make lint-man
+#   iproute2        ip, ss (bench: its own network namespace)
 # clang builds (CI's sanitizer runs) need clang and, for SANITIZE, its runtimes.
-CC_DEBS     = $(if $(findstring clang,$(CC)),clang $(if $(SANITIZE),libclang-rt-14-dev),gcc)
+CC_DEBS     = $(if $(findstring clang,$(CC)),clang $(if $(SANITIZE),libclang-rt-14-dev),gcc) libc6-dev
 BUILD_DEBS  = $(CC_DEBS) make pkg-config libconfig-dev libsystemd-dev
-TEST_DEBS   = $(BUILD_DEBS) libcmocka-dev systemd procps mandoc netcat-openbsd
+RUN_DEBS    = $(BUILD_DEBS) systemd util-linux mount netcat-openbsd
+TEST_DEBS   = $(RUN_DEBS) libcmocka-dev procps mandoc
 BENCH_DEBS  = $(TEST_DEBS) rsyslog iproute2
 
 .PHONY: FORCE all run check bench deps deps-test deps-bench install uninstall clean \
@@ -112,16 +123,19 @@ deps-bench:
 
 # The targets below re-enter make so that the pkg-config flags are read only
 # after `deps` has installed the libraries.
-run: deps
+# harkd on conf/harkd.conf: in the foreground where a journald answers, else
+# beside a private journald whose entries are shown live (tests/run-demo).
+run:
+	@tests/install-deps $(RUN_DEBS)
 	@$(MAKE) --no-print-directory all
-	$(BUILD)/harkd --config conf/harkd.conf
+	tests/run-demo $(BUILD)/harkd conf/harkd.conf
 
 check: deps-test
 	@$(MAKE) --no-print-directory all unit-tests-bin it-tests-bin
 	@$(MAKE) --no-print-directory lint-man
 	BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/run-tests
 
-.PHONY: unit-tests-bin it-tests-bin
+.PHONY: unit-tests-bin it-tests-bin check-fresh
 unit-tests-bin: $(UNIT_TESTS)
 it-tests-bin: $(IT_TESTS)
 
@@ -133,6 +147,11 @@ lint-man:
 bench: deps-bench
 	@$(MAKE) --no-print-directory all $(BENCH_BINS)
 	BUILD=$(BUILD) tests/bench/run-bench
+
+# The README's quick start on a fresh minbase Debian 12 root, made here with
+# mmdebstrap (as root; several minutes; log in $(BUILD)/check-fresh.log).
+check-fresh:
+	BUILD=$(BUILD) tests/check-fresh
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
