@@ -2,6 +2,7 @@
 #include "support-groups.h"
 
 #include "support-files.h"
+#include "support-proc.h"
 #include "support-time.h"
 
 #include <errno.h>
@@ -79,8 +80,7 @@ static pid_t start_group_process(const char *prefix, size_t mode, const struct i
         pid_t pid;
         int fd, failed;
 
-        fflush(NULL);
-        pid = fork();
+        pid = it_fork();
         if (pid < 0)
                 fprintf(stderr, "support: fork: %s\n", strerror(errno));
         if (pid != 0)

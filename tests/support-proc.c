@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -87,7 +88,7 @@ static int hide_journal(void) {
         return 0;
 }
 
-static void child_fail(const char *what, int error) {
+static void __attribute__((noreturn)) child_fail(const char *what, int error) {
         char msg[256];
         int n = snprintf(msg, sizeof(msg), "support: child: %s: %s\n", what, strerror(error));
 
@@ -96,44 +97,58 @@ static void child_fail(const char *what, int error) {
         _exit(127);
 }
 
-static pid_t spawn_full(char *const argv[], char *const extra_env[], const char *in_path,
-                        const char *out_path, const char *err_path, bool no_journal) {
-        char **env = build_env(extra_env);
-        pid_t pid;
+pid_t it_fork(void) {
+        pid_t parent = getpid(), pid;
 
         fflush(NULL);
         pid = fork();
-        if (pid < 0) {
-                int r = -errno;
-                free(env);
-                return r;
-        }
-        if (pid == 0) {
-                int in = open(in_path ? in_path : "/dev/null", O_RDONLY | O_CLOEXEC);
-                int out = open(out_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-                int err = err_path == out_path ? out
-                        : open(err_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (pid != 0)
+                return pid;
+        /* A test program killed mid-run (kill -9, a CI timeout) must take
+         * its harkds and clients with it: nothing else would stop them. The
+         * parent may have died before prctl(): then getppid() differs. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+                _exit(127);
+        return 0;
+}
 
-                if (in < 0 || out < 0 || err < 0)
-                        child_fail("open", errno);
-                if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
-                        child_fail("dup2", errno);
-                /* Nothing of the test's (client sockets above all) may leak in. */
-                syscall(SYS_close_range, 3U, ~0U, 0U);
-                sigset_t none;
-                sigemptyset(&none);
-                sigprocmask(SIG_SETMASK, &none, NULL);
-                signal(SIGPIPE, SIG_DFL);
-                if (no_journal) {
-                        int r = hide_journal();
-                        if (r < 0)
-                                child_fail("hiding the journal", -r);
-                }
-                execve(argv[0], argv, env);
-                child_fail(argv[0], errno);
+/* In the child: stdin, stdout, stderr from the given paths, nothing else
+ * open, default signal handling, then argv. */
+static void __attribute__((noreturn)) exec_child(char *const argv[], char **env, const char *in_path,
+                                                 const char *out_path, const char *err_path, bool no_journal) {
+        int in = open(in_path ? in_path : "/dev/null", O_RDONLY | O_CLOEXEC);
+        int out = open(out_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        int err = err_path == out_path ? out : open(err_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        sigset_t none;
+
+        if (in < 0 || out < 0 || err < 0)
+                child_fail("open", errno);
+        if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
+                child_fail("dup2", errno);
+        /* Nothing of the test's (client sockets above all) may leak in. */
+        syscall(SYS_close_range, 3U, ~0U, 0U);
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        signal(SIGPIPE, SIG_DFL);
+        if (no_journal) {
+                int r = hide_journal();
+                if (r < 0)
+                        child_fail("hiding the journal", -r);
         }
+        execve(argv[0], argv, env);
+        child_fail(argv[0], errno);
+}
+
+static pid_t spawn_full(char *const argv[], char *const extra_env[], const char *in_path,
+                        const char *out_path, const char *err_path, bool no_journal) {
+        char **env = build_env(extra_env);
+        pid_t pid = it_fork();
+        int error = errno;
+
+        if (pid == 0)
+                exec_child(argv, env, in_path, out_path, err_path, no_journal);
         free(env);
-        return pid;
+        return pid < 0 ? -error : pid;
 }
 
 pid_t it_spawn(char *const argv[], char *const env[], const char *log_path, bool no_journal) {

@@ -20,10 +20,19 @@ void it_proc_free(struct it_proc *p);
 /* Exit code of a run that exited, else -1 (printing how it ended). */
 int it_exit_code(const struct it_proc *p);
 
+/* Children of it_run() and it_spawn() come from it_fork(). */
+
 /* Starts argv in the background, stdout and stderr appended to log_path, with
  * the extra environment entries in env (NULL-terminated, may be NULL).
  * no_journal hides /run/systemd/journal from it. Returns pid or -errno. */
 pid_t it_spawn(char *const argv[], char *const env[], const char *log_path, bool no_journal);
+
+/* fork(2) for the support code: the child is SIGKILLed when the thread
+ * that forked it ends (PR_SET_PDEATHSIG), so a test program killed mid-run
+ * leaves none of its children behind. Fork (and spawn) from the thread that
+ * runs the test, not from a helper thread that ends before its children.
+ * Returns as fork(2). */
+pid_t it_fork(void);
 
 /* Waits at most timeout_ms for pid; returns the wait status or -ETIMEDOUT. */
 int it_wait_pid(pid_t pid, int timeout_ms);
