@@ -1,24 +1,50 @@
 #include "framer.h"
 
+#include <assert.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* A buffer this small is kept across lines: it saves an allocation per line
- * and costs an idle connection little. */
+/* A buffer this small is kept across messages: it saves an allocation per
+ * message and costs an idle connection little. */
 #define FRAMER_KEEP_CAPACITY 1024
 
+#define TEXT(x) #x
+#define EXPANDED_TEXT(x) TEXT(x)
+#define DIGITS_MAX_TEXT EXPANDED_TEXT(FRAMER_LENGTH_DIGITS_MAX)
+
+static size_t min_size(size_t a, size_t b) {
+        return a < b ? a : b;
+}
+
+/* A fresh stream; the settings stay. */
+static void reset(struct framer *f) {
+        *f = (struct framer) {
+                .max = f->max,
+                .framing = f->framing,
+                .current = f->framing,
+                .flags = f->flags,
+        };
+}
+
+void framer_init_framing(struct framer *f, size_t max_message_size, enum framing framing, unsigned flags) {
+        assert(max_message_size > 0);
+        *f = (struct framer) { .max = max_message_size, .framing = framing, .flags = flags };
+        reset(f);
+}
+
 void framer_init(struct framer *f, size_t max_message_size) {
-        *f = (struct framer) { .max = max_message_size };
+        framer_init_framing(f, max_message_size, FRAMING_LINES, 0);
 }
 
 void framer_done(struct framer *f) {
         free(f->buffer);
-        *f = (struct framer) { .max = f->max };
+        reset(f);
 }
 
 void framer_trim(struct framer *f) {
-        /* Only the buffer goes: a truncated line's tail may still be on its way. */
+        /* Only the buffer goes: a truncated message's tail may still be on its way. */
         if (f->length == 0 && f->capacity > FRAMER_KEEP_CAPACITY) {
                 free(f->buffer);
                 f->buffer = NULL;
@@ -26,7 +52,30 @@ void framer_trim(struct framer *f) {
         }
 }
 
-static char *line(const struct framer *f) {
+const char *framing_name(enum framing framing) {
+        switch (framing) {
+        case FRAMING_LINES:
+                return "lines";
+        case FRAMING_OCTETS:
+                return "octets";
+        case FRAMING_AUTO:
+                return "auto";
+        }
+        return NULL;
+}
+
+int framing_from_name(const char *name, enum framing *framing) {
+        static const enum framing all[] = { FRAMING_LINES, FRAMING_OCTETS, FRAMING_AUTO };
+
+        for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+                if (strcmp(name, framing_name(all[i])) == 0) {
+                        *framing = all[i];
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+static char *message(const struct framer *f) {
         return f->buffer + FRAMER_HEADROOM;
 }
 
@@ -50,81 +99,312 @@ static int reserve(struct framer *f, size_t want) {
         return 0;
 }
 
-static void emit_line(struct framer *f, size_t size, bool truncated, framer_emit_fn emit, void *userdata) {
+/* Appends size bytes to the message in the buffer; the caller has made sure
+ * they fit in max + 1. */
+static int append(struct framer *f, const char *data, size_t size) {
+        int r = reserve(f, f->length + size);
+
+        if (r < 0)
+                return r;
+        memcpy(message(f) + f->length, data, size);
+        f->length += size;
+        return 0;
+}
+
+static void emit_message(struct framer *f, size_t size, bool truncated, bool incomplete, framer_emit_fn emit,
+                         void *userdata) {
         struct framed_message m;
 
         if (size == 0)
                 return;
-        m = (struct framed_message) { .data = line(f), .size = size, .truncated = truncated };
+        m = (struct framed_message) { .data = message(f), .size = size, .truncated = truncated, .incomplete = incomplete };
         emit(userdata, &m);
 }
 
-/* The line in the buffer ended with '\n'. */
+static int fail(struct framer *f, const char *reason) {
+        f->error = -EBADMSG;
+        f->error_reason = reason;
+        f->length = 0;
+        return f->error;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Lines. */
+
+/* The line in the buffer ended with '\n' (or NUL). */
 static void complete_line(struct framer *f, framer_emit_fn emit, void *userdata) {
         size_t size = f->length;
 
-        if (size > 0 && line(f)[size - 1] == '\r')
+        if (size > 0 && message(f)[size - 1] == '\r')
                 size--;
         /* Only a '\r' can sit in the max+1st byte: the caller cut longer lines. */
-        emit_line(f, size, false, emit, userdata);
+        emit_message(f, size, false, false, emit, userdata);
         f->length = 0;
 }
 
-/* The line has grown past max: hand on its head, drop the rest up to '\n'. */
+/* The line has grown past max: hand on its head, drop the rest up to its end. */
 static void truncate_line(struct framer *f, framer_emit_fn emit, void *userdata) {
-        emit_line(f, f->max, true, emit, userdata);
+        emit_message(f, f->max, true, false, emit, userdata);
         f->length = 0;
         f->discarding = true;
 }
 
-/* Appends the bytes of one line (no '\n' among them) to the buffer. */
-static int append(struct framer *f, const char *data, size_t size, framer_emit_fn emit, void *userdata) {
-        size_t room, take;
+/* Appends the bytes of one line (no end among them) to the buffer. */
+static int append_line(struct framer *f, const char *data, size_t size, framer_emit_fn emit, void *userdata) {
+        size_t take;
         int r;
 
         if (f->discarding || size == 0)
                 return 0;
-        room = f->max + 1 - f->length;
-        take = size < room ? size : room;
-        r = reserve(f, f->length + take);
+        take = min_size(size, f->max + 1 - f->length);
+        r = append(f, data, take);
         if (r < 0)
                 return r;
-        memcpy(line(f) + f->length, data, take);
-        f->length += take;
         /* The byte after max may only be the '\r' of a "\r\n"; anything else, or
          * any byte after it, proves the line too long. */
-        if (size > take || (f->length == f->max + 1 && line(f)[f->max] != '\r'))
+        if (size > take || (f->length == f->max + 1 && message(f)[f->max] != '\r'))
                 truncate_line(f, emit, userdata);
         return 0;
 }
 
-int framer_feed(struct framer *f, const char *data, size_t size, framer_emit_fn emit, void *userdata) {
+static int feed_lines(struct framer *f, const char *data, size_t size, framer_emit_fn emit, void *userdata) {
         const char *end = data + size;
+        const char *nl = NULL;  /* the next '\n' at or after data (end: none) */
 
         while (data < end) {
-                const char *nl = memchr(data, '\n', (size_t) (end - data));
-                const char *stop = nl ? nl : end;
-                int r = append(f, data, (size_t) (stop - data), emit, userdata);
+                const char *stop;
+                int r;
 
+                /* Searched again only once passed: NUL-ended records between two
+                 * '\n' far apart must not make each search run to the '\n'. */
+                if (!nl || nl < data) {
+                        nl = memchr(data, '\n', (size_t) (end - data));
+                        if (!nl)
+                                nl = end;
+                }
+                stop = nl;
+                if (f->flags & FRAMER_NUL_ENDS_LINE) {
+                        const char *nul = memchr(data, '\0', (size_t) (nl - data));
+
+                        if (nul)
+                                stop = nul;
+                }
+                r = append_line(f, data, (size_t) (stop - data), emit, userdata);
                 if (r < 0)
                         return r;
-                if (!nl)
+                if (stop == end)
                         break;
                 if (f->discarding)
                         f->discarding = false;
                 else
                         complete_line(f, emit, userdata);
-                data = nl + 1;
+                data = stop + 1;
         }
         return 0;
 }
 
-void framer_finish(struct framer *f, framer_emit_fn emit, void *userdata) {
-        /* A final line that filled max+1 bytes (its last a '\r') never got its '\n'. */
+static int finish_lines(struct framer *f, framer_emit_fn emit, void *userdata) {
+        /* A final line that filled max+1 bytes (its last a '\r') never got its end. */
         if (f->length > f->max)
                 truncate_line(f, emit, userdata);
         else
-                emit_line(f, f->length, false, emit, userdata);
+                emit_message(f, f->length, false, false, emit, userdata);
         f->length = 0;
         f->discarding = false;
+        return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Octets. */
+
+enum length_step {
+        LENGTH_MORE,            /* a digit of MSG-LEN, taken */
+        LENGTH_DONE,            /* the SP after MSG-LEN, taken: the frame's MSG follows */
+        LENGTH_BAD,             /* not taken; *reason says why */
+};
+
+/* One byte where MSG-LEN or its SP is expected. The digit bound keeps
+ * frame_size below 10^9: no overflow, and no buffer to overrun. */
+static enum length_step length_byte(struct framer *f, char c, const char **reason) {
+        if (c >= '0' && c <= '9') {
+                if (f->digits == 0 && c == '0') {
+                        *reason = "frame length 0 or with a leading zero";
+                        return LENGTH_BAD;
+                }
+                if (f->digits == FRAMER_LENGTH_DIGITS_MAX) {
+                        *reason = "frame length of more than " DIGITS_MAX_TEXT " digits";
+                        return LENGTH_BAD;
+                }
+                f->frame_size = f->frame_size * 10 + (size_t) (c - '0');
+                f->digits++;
+                return LENGTH_MORE;
+        }
+        if (f->digits == 0) {
+                *reason = "frame does not start with a length";
+                return LENGTH_BAD;
+        }
+        if (c != ' ') {
+                *reason = "frame length not followed by a space";
+                return LENGTH_BAD;
+        }
+        f->digits = 0;
+        f->octet_state = FRAMER_OCTET_DATA;
+        return LENGTH_DONE;
+}
+
+static void end_frame(struct framer *f) {
+        f->length = 0;
+        f->frame_size = 0;
+        f->skip = 0;
+        f->digits = 0;
+        f->octet_state = FRAMER_OCTET_LENGTH;
+}
+
+/* Takes bytes of the current frame's MSG from data[0..size), *used of them
+ * (at least one: max >= 1), and emits the frame once it has all it keeps. */
+static int frame_data(struct framer *f, const char *data, size_t size, size_t *used, framer_emit_fn emit,
+                      void *userdata) {
+        size_t want = min_size(f->frame_size, f->max);
+        size_t take = min_size(want - f->length, size);
+        int r = append(f, data, take);
+
+        if (r < 0)
+                return r;
+        *used = take;
+        if (f->length < want)
+                return 0;
+        emit_message(f, want, f->frame_size > f->max, false, emit, userdata);
+        f->skip = f->frame_size - want;
+        f->length = 0;
+        f->frame_size = 0;
+        f->octet_state = f->skip > 0 ? FRAMER_OCTET_SKIP : FRAMER_OCTET_LENGTH;
+        return 0;
+}
+
+/* Every step takes at least one byte or fails: no input keeps it looping. */
+static int feed_octets(struct framer *f, const char *data, size_t size, framer_emit_fn emit, void *userdata) {
+        while (size > 0) {
+                const char *reason;
+                size_t used = 1;
+                int r;
+
+                switch (f->octet_state) {
+                case FRAMER_OCTET_LENGTH:
+                        if (length_byte(f, *data, &reason) == LENGTH_BAD)
+                                return fail(f, reason);
+                        break;
+                case FRAMER_OCTET_DATA:
+                        r = frame_data(f, data, size, &used, emit, userdata);
+                        if (r < 0)
+                                return r;
+                        break;
+                case FRAMER_OCTET_SKIP:
+                        used = min_size(f->skip, size);
+                        f->skip -= used;
+                        if (f->skip == 0)
+                                f->octet_state = FRAMER_OCTET_LENGTH;
+                        break;
+                }
+                assert(used > 0);
+                data += used;
+                size -= used;
+        }
+        return 0;
+}
+
+static int finish_octets(struct framer *f, framer_emit_fn emit, void *userdata) {
+        if (f->octet_state == FRAMER_OCTET_LENGTH && f->digits > 0)
+                return fail(f, "stream ended inside a frame length");
+        if (f->octet_state == FRAMER_OCTET_DATA)
+                emit_message(f, f->length, f->frame_size > f->max, true, emit, userdata);
+        end_frame(f);
+        return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Auto. */
+
+/* The stream is not octet-counted: the digits read so far start its first line. */
+static int choose_lines(struct framer *f, framer_emit_fn emit, void *userdata) {
+        char digits[FRAMER_LENGTH_DIGITS_MAX + 1] = "";
+        int n = 0;
+
+        /* No leading zero, at most 9 digits: the value gives back the digits. */
+        if (f->digits > 0)
+                n = snprintf(digits, sizeof(digits), "%zu", f->frame_size);
+        assert(n >= 0 && (unsigned) n == f->digits);
+        end_frame(f);
+        f->current = FRAMING_LINES;
+        return feed_lines(f, digits, (size_t) n, emit, userdata);
+}
+
+/* Reads the stream's first bytes as a MSG-LEN until they show the framing;
+ * *used says how many were taken. */
+static int decide(struct framer *f, const char *data, size_t size, size_t *used, framer_emit_fn emit,
+                  void *userdata) {
+        const char *reason;
+
+        *used = 0;
+        while (*used < size) {
+                switch (length_byte(f, data[*used], &reason)) {
+                case LENGTH_MORE:
+                        ++*used;
+                        break;
+                case LENGTH_DONE:
+                        ++*used;
+                        f->current = FRAMING_OCTETS;
+                        return 0;
+                case LENGTH_BAD:
+                        return choose_lines(f, emit, userdata);
+                }
+        }
+        return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+
+int framer_feed(struct framer *f, const char *data, size_t size, framer_emit_fn emit, void *userdata) {
+        size_t used;
+        int r;
+
+        if (f->error)
+                return f->error;
+        if (f->current == FRAMING_AUTO) {
+                r = decide(f, data, size, &used, emit, userdata);
+                if (r < 0)
+                        return r;
+                data += used;
+                size -= used;
+        }
+        switch (f->current) {
+        case FRAMING_LINES:
+                return feed_lines(f, data, size, emit, userdata);
+        case FRAMING_OCTETS:
+                return feed_octets(f, data, size, emit, userdata);
+        case FRAMING_AUTO:
+                break;
+        }
+        return 0;
+}
+
+int framer_finish(struct framer *f, framer_emit_fn emit, void *userdata) {
+        int r;
+
+        if (f->error)
+                return f->error;
+        /* Digits and then the end: no frame ever came, so they were a line. */
+        if (f->current == FRAMING_AUTO && f->digits > 0) {
+                r = choose_lines(f, emit, userdata);
+                if (r < 0)
+                        return r;
+        }
+        switch (f->current) {
+        case FRAMING_LINES:
+                return finish_lines(f, emit, userdata);
+        case FRAMING_OCTETS:
+                return finish_octets(f, emit, userdata);
+        case FRAMING_AUTO:
+                break;
+        }
+        return 0;
 }
