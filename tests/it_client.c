@@ -74,6 +74,18 @@ static void test_messages(void **state) {
         it_assert_harkd_stops(h, 5000);
 }
 
+/* "-" between arguments, with stdin not ending in a newline: its last line
+ * is a message of its own, not run into the next argument ("s2last"). */
+static void test_stdin_between_arguments(void **state) {
+        struct it_test *t = *state;
+        char port[16];
+        struct harkd *h = start(t, port, sizeof(port));
+
+        expect_hark((const char *const[]) { "-H", "127.0.0.1", "-p", port, "first", "-", "last", NULL }, "s1\ns2", 0);
+        assert_messages(h, (const char *const[]) { "first", "s1", "s2", "last" }, 4);
+        it_assert_harkd_stops(h, 5000);
+}
+
 /* Ten thousand lines on stdin: all confirmed, all logged in order. */
 static void test_stdin_many(void **state) {
         enum { LINES = 10000 };
@@ -193,6 +205,7 @@ static void test_timeout(void **state) {
 
 static const struct CMUnitTest once[] = {
         IT_TEST(test_messages),
+        IT_TEST(test_stdin_between_arguments),
         IT_TEST(test_stdin_many),
         IT_TEST(test_config_option),
         IT_TEST(test_ping),

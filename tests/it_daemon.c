@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "events.h"
+#include "mode.h"
 #include "server.h"
 
 #define JOURNAL_TIMEOUT_MS 10000
@@ -120,6 +121,50 @@ static void test_idle_timeout(void **state) {
         it_assert_harkd_stops(h, 5000);
 }
 
+/* Sends line and waits until harkd logged it (count messages of h then):
+ * from then on harkd serves the connection, in fork mode in a process of
+ * its own, which harkd_signal_all() reaches too. */
+static void send_and_await(struct harkd *h, int fd, const char *line, size_t count) {
+        struct it_entries e;
+
+        assert_int_equal(it_send_str(fd, line), 0);
+        assert_int_equal(it_journal_messages(h->identifier, count, JOURNAL_TIMEOUT_MS, &e), (int) count);
+        it_entries_free(&e);
+}
+
+/* Freezes all of harkd (SIGSTOP) for frozen_ms, sends text and half-closes
+ * meanwhile, then lets harkd go on: it wakes up with the bytes and the FIN
+ * already queued, past any deadline that fell into the pause. */
+static void queue_while_frozen(struct harkd *h, int fd, const char *text, int frozen_ms) {
+        assert_int_equal(harkd_signal_all(h, SIGSTOP), 0);
+        it_sleep_ms(frozen_ms);
+        assert_int_equal(it_send_str(fd, text), 0);
+        assert_int_equal(shutdown(fd, SHUT_WR), 0);
+        assert_int_equal(harkd_signal_all(h, SIGCONT), 0);
+}
+
+/* What was queued when the idle deadline passed is still read, logged and
+ * confirmed: harkd (timeout = 1) is frozen for 1.5 s after "a", the client
+ * sends "b\nc" and half-closes meanwhile; harkd wakes past the deadline with
+ * all of it waiting and must answer "OK 3", not close the connection as idle. */
+static void test_idle_deadline_reads_what_is_queued(void **state) {
+        static const char *const expected[] = { "a", "b", "c" };
+        struct it_test *t = *state;
+        struct harkd *h = it_test_harkd(t, 0, &(struct harkd_options) { .timeout = "1" });
+        int fd = it_test_connect(t, h->host, h->port);
+        struct it_entries e;
+        uint64_t confirmed;
+
+        send_and_await(h, fd, "a\n", 1);
+        queue_while_frozen(h, fd, "b\nc", 1500);
+        assert_int_equal(it_read_ok(fd, &confirmed, 5000), 0);
+        assert_int_equal(confirmed, 3);
+        it_journal_messages(h->identifier, 3, JOURNAL_TIMEOUT_MS, &e);
+        it_assert_messages(&e, expected, 3);
+        it_entries_free(&e);
+        it_assert_harkd_stops(h, 5000);
+}
+
 /* ---- SIGTERM ------------------------------------------------------------------------ */
 
 /* SIGTERM while a client holds "complete\npartial" open: harkd stops
@@ -205,6 +250,35 @@ static void test_drain_finish(void **state) {
         it_assert_messages(&e, expected, 3);
         it_entries_free(&e);
         assert_false(harkd_sanitizer_report(h));
+}
+
+/* What was queued when the drain deadline passed is still read, logged and
+ * confirmed: SIGTERM to all of harkd (in fork mode the connection's process
+ * too, so that its deadline starts now as well), then harkd is frozen past
+ * DRAIN_TIMEOUT_MS (not past the grace after it) while the client sends
+ * "b\nc" and half-closes; harkd must answer "OK 3" and exit 0. */
+static void test_drain_deadline_reads_what_is_queued(void **state) {
+        static const char *const expected[] = { "a", "b", "c" };
+        struct it_test *t = *state;
+        struct harkd *h = it_test_harkd(t, 0, &(struct harkd_options) { 0 });
+        int fd = it_test_connect(t, h->host, h->port);
+        struct it_entries e;
+        uint64_t confirmed;
+        long long deadline;
+
+        send_and_await(h, fd, "a\n", 1);
+        deadline = it_now_ms() + DRAIN_TIMEOUT_MS;
+        assert_int_equal(harkd_signal_all(h, SIGTERM), 0);
+        assert_event(h, EVENT_STOPPING, "Stopping", 1, 3000);
+        /* Awake 0.3 s past the deadline, well within the grace after it. */
+        queue_while_frozen(h, fd, "b\nc", it_ms_left(deadline + 300));
+        assert_int_equal(it_read_ok(fd, &confirmed, 5000), 0);
+        assert_int_equal(confirmed, 3);
+        it_assert_exited_0(harkd_wait(h, DRAIN_GRACE_MS + 3000), "harkd");
+        assert_false(harkd_sanitizer_report(h));
+        it_journal_messages(h->identifier, 3, JOURNAL_TIMEOUT_MS, &e);
+        it_assert_messages(&e, expected, 3);
+        it_entries_free(&e);
 }
 
 #define LOAD_CLIENTS 6
@@ -926,8 +1000,10 @@ static void test_ipv6_wildcard(void **state) {
 
 static const struct CMUnitTest per_mode[] = {
         IT_TEST(test_idle_timeout),
+        IT_TEST(test_idle_deadline_reads_what_is_queued),
         IT_TEST(test_drain_partial),
         IT_TEST(test_drain_finish),
+        IT_TEST(test_drain_deadline_reads_what_is_queued),
         IT_TEST(test_stop_under_load),
         IT_TEST(test_reload),
         IT_TEST(test_reload_while_connected),

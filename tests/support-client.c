@@ -145,14 +145,12 @@ int it_read_to_eof(int fd, char *buffer, size_t size, size_t *length, int timeou
         }
 }
 
-int it_finish(int fd, uint64_t *confirmed, int timeout_ms) {
+int it_read_ok(int fd, uint64_t *confirmed, int timeout_ms) {
         char reply[256], *end;
         size_t length;
         int r;
 
         *confirmed = UINT64_MAX;
-        if (shutdown(fd, SHUT_WR) < 0)
-                return -errno;
         r = it_read_to_eof(fd, reply, sizeof(reply), &length, timeout_ms);
         if (r < 0) {
                 fprintf(stderr, "support: no clean end of harkd's answer: %s (got %zu bytes: \"%s\")\n",
@@ -170,4 +168,11 @@ bad:
         fprintf(stderr, "support: unexpected answer from harkd: \"%s\" (%zu bytes)\n", reply, length);
         *confirmed = UINT64_MAX;
         return -EBADMSG;
+}
+
+int it_finish(int fd, uint64_t *confirmed, int timeout_ms) {
+        *confirmed = UINT64_MAX;
+        if (shutdown(fd, SHUT_WR) < 0)
+                return -errno;
+        return it_read_ok(fd, confirmed, timeout_ms);
 }

@@ -27,9 +27,13 @@ int it_send_str(int fd, const char *s);
  * -ECONNRESET, -ETIMEDOUT or -errno; *length gets the bytes read. */
 int it_read_to_eof(int fd, char *buffer, size_t size, size_t *length, int timeout_ms);
 
-/* Half-closes fd and reads harkd's answer to its end. Returns 0 when it was
- * exactly "OK <n>\n" followed by end of stream (n in *confirmed), -EBADMSG for
- * another answer (printed), or what it_read_to_eof() failed with. */
+/* Reads harkd's answer to its end (after the client half-closed). Returns 0
+ * when it was exactly "OK <n>\n" followed by end of stream (n in
+ * *confirmed), -EBADMSG for another answer (printed), or what
+ * it_read_to_eof() failed with. */
+int it_read_ok(int fd, uint64_t *confirmed, int timeout_ms);
+
+/* Half-closes fd, then it_read_ok(). */
 int it_finish(int fd, uint64_t *confirmed, int timeout_ms);
 
 /* Whether something (data or end of stream) is readable within timeout_ms. */

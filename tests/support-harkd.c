@@ -7,6 +7,8 @@
 #include "support-time.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fnmatch.h>
 #include <netinet/in.h>
@@ -303,6 +305,77 @@ int harkd_signal(struct harkd *h, int signo) {
         return kill(h->pid, signo) < 0 ? -errno : 0;
 }
 
+int harkd_signal_all(struct harkd *h, int signo) {
+        if (h->pid <= 0)
+                return -ESRCH;
+        return kill(-h->pid, signo) < 0 ? -errno : 0;
+}
+
+/* The process group of process pid (field 5 of its stat, after the
+ * parenthesised name, which may hold spaces); -1 when it is gone. */
+static pid_t process_group(const char *pid) {
+        char path[300], *stat, *end;
+        int group = -1;
+
+        snprintf(path, sizeof(path), "/proc/%s/stat", pid);
+        stat = it_read_file(path, NULL);
+        end = strrchr(stat, ')');
+        if (!end || sscanf(end + 1, " %*c %*d %d", &group) != 1)
+                group = -1;
+        free(stat);
+        return group;
+}
+
+/* Whether a thread of process pid sleeps where the kernel makes the sender
+ * of a datagram wait for room in a full unix socket queue (its wchan). */
+static bool waits_for_datagram_room(const char *pid) {
+        char path[300];
+        struct dirent *task;
+        bool waits = false;
+        DIR *tasks;
+
+        snprintf(path, sizeof(path), "/proc/%s/task", pid);
+        tasks = opendir(path);
+        while (tasks && !waits && (task = readdir(tasks))) {
+                char *wchan;
+
+                if (task->d_name[0] == '.')
+                        continue;
+                snprintf(path, sizeof(path), "/proc/%s/task/%s/wchan", pid, task->d_name);
+                wchan = it_read_file(path, NULL);
+                waits = strcmp(wchan, "unix_wait_for_peer") == 0;
+                free(wchan);
+        }
+        if (tasks)
+                closedir(tasks);
+        return waits;
+}
+
+static bool group_waits_for_datagram_room(pid_t group) {
+        struct dirent *process;
+        bool waits = false;
+        DIR *proc = opendir("/proc");
+
+        while (proc && !waits && (process = readdir(proc)))
+                if (isdigit((unsigned char) process->d_name[0]) && process_group(process->d_name) == group)
+                        waits = waits_for_datagram_room(process->d_name);
+        if (proc)
+                closedir(proc);
+        return waits;
+}
+
+bool harkd_wait_journal_blocked(struct harkd *h, int timeout_ms) {
+        long long deadline = it_now_ms() + timeout_ms;
+
+        for (;;) {
+                if (h->pid > 0 && group_waits_for_datagram_room(h->pid))
+                        return true;
+                if (it_ms_left(deadline) == 0)
+                        return false;
+                it_sleep_ms(10);
+        }
+}
+
 int harkd_wait(struct harkd *h, int timeout_ms) {
         int status;
         char *log;
@@ -336,6 +409,10 @@ int harkd_stop(struct harkd *h, int timeout_ms) {
 }
 
 void harkd_cleanup(struct harkd *h) {
+        /* The whole group: fork mode's connection processes too. Only while
+         * harkd is unreaped: then its pid (the group's id) is still ours. */
+        if (h->pid > 0)
+                kill(-h->pid, SIGKILL);
         if (h->pid > 0)
                 it_kill_and_reap(h->pid);
         h->pid = 0;

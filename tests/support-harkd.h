@@ -65,7 +65,19 @@ int harkd_wait(struct harkd *h, int timeout_ms);
 /* Sends a signal to harkd. */
 int harkd_signal(struct harkd *h, int signo);
 
-/* Kills a still running harkd, removes its files. Safe to call twice. */
+/* Sends a signal to harkd's process group: harkd and the processes it
+ * forked (fork mode serves each connection in one). SIGSTOP and SIGCONT
+ * this way freeze and thaw all of harkd. */
+int harkd_signal_all(struct harkd *h, int signo);
+
+/* Waits until a thread of harkd's process group blocks in a journal write:
+ * sleeps in the kernel, as /proc/PID/task/TID/wchan says, waiting for room in
+ * the full datagram queue of a journald that does not read (one stopped with
+ * SIGSTOP). Returns false when that does not happen within timeout_ms. */
+bool harkd_wait_journal_blocked(struct harkd *h, int timeout_ms);
+
+/* Kills a still running harkd (its process group), removes its files. Safe
+ * to call twice. */
 void harkd_cleanup(struct harkd *h);
 
 /* Waits until harkd's stderr holds needle (count times), at most timeout_ms. */

@@ -112,13 +112,25 @@ pid_t it_fork(void) {
         return 0;
 }
 
+/* How to start a child. */
+struct spawn {
+        char *const *argv;              /* argv[0] a path */
+        char *const *extra_env;         /* NULL-terminated, may be NULL */
+        const char *in_path;            /* NULL: /dev/null */
+        const char *out_path, *err_path;
+        bool no_journal;
+        /* A process group of its own, so that a signal can reach what it
+         * forks too (harkd's fork mode); for what runs in the background. */
+        bool own_group;
+};
+
 /* In the child: stdin, stdout, stderr from the given paths, nothing else
  * open, default signal handling, then argv. */
-static void __attribute__((noreturn)) exec_child(char *const argv[], char **env, const char *in_path,
-                                                 const char *out_path, const char *err_path, bool no_journal) {
-        int in = open(in_path ? in_path : "/dev/null", O_RDONLY | O_CLOEXEC);
-        int out = open(out_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-        int err = err_path == out_path ? out : open(err_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+static void __attribute__((noreturn)) exec_child(const struct spawn *s, char **env) {
+        int in = open(s->in_path ? s->in_path : "/dev/null", O_RDONLY | O_CLOEXEC);
+        int out = open(s->out_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        int err = s->err_path == s->out_path ? out
+                : open(s->err_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
         sigset_t none;
 
         if (in < 0 || out < 0 || err < 0)
@@ -130,29 +142,45 @@ static void __attribute__((noreturn)) exec_child(char *const argv[], char **env,
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
         signal(SIGPIPE, SIG_DFL);
-        if (no_journal) {
+        if (s->own_group && setpgid(0, 0) < 0)
+                child_fail("setpgid", errno);
+        if (s->no_journal) {
                 int r = hide_journal();
                 if (r < 0)
                         child_fail("hiding the journal", -r);
         }
-        execve(argv[0], argv, env);
-        child_fail(argv[0], errno);
+        execve(s->argv[0], s->argv, env);
+        child_fail(s->argv[0], errno);
 }
 
-static pid_t spawn_full(char *const argv[], char *const extra_env[], const char *in_path,
-                        const char *out_path, const char *err_path, bool no_journal) {
-        char **env = build_env(extra_env);
+static pid_t start_child(const struct spawn *s) {
+        char **env = build_env(s->extra_env);
         pid_t pid = it_fork();
         int error = errno;
 
         if (pid == 0)
-                exec_child(argv, env, in_path, out_path, err_path, no_journal);
+                exec_child(s, env);
         free(env);
-        return pid < 0 ? -error : pid;
+        if (pid < 0)
+                return -error;
+        /* Also here: the caller may signal the group before the child ran. */
+        if (s->own_group)
+                setpgid(pid, pid);
+        return pid;
 }
 
 pid_t it_spawn(char *const argv[], char *const env[], const char *log_path, bool no_journal) {
-        return spawn_full(argv, env, NULL, log_path, log_path, no_journal);
+        struct spawn s = { .argv = argv, .extra_env = env, .out_path = log_path, .err_path = log_path,
+                           .no_journal = no_journal, .own_group = true };
+
+        return start_child(&s);
+}
+
+pid_t it_spawn_with_stdin(char *const argv[], const char *in_path, const char *log_path) {
+        struct spawn s = { .argv = argv, .in_path = in_path, .out_path = log_path, .err_path = log_path,
+                           .own_group = true };
+
+        return start_child(&s);
 }
 
 int it_wait_pid(pid_t pid, int timeout_ms) {
@@ -200,7 +228,8 @@ int it_run(char *const argv[], const char *input, size_t input_len, int timeout_
                 if (r < 0)
                         goto out;
         }
-        pid = spawn_full(argv, NULL, input ? in_path : NULL, out_path, err_path, false);
+        pid = start_child(&(struct spawn) { .argv = argv, .in_path = input ? in_path : NULL,
+                                            .out_path = out_path, .err_path = err_path });
         if (pid < 0) {
                 r = pid;
                 goto out;

@@ -24,8 +24,13 @@ int it_exit_code(const struct it_proc *p);
 
 /* Starts argv in the background, stdout and stderr appended to log_path, with
  * the extra environment entries in env (NULL-terminated, may be NULL).
- * no_journal hides /run/systemd/journal from it. Returns pid or -errno. */
+ * no_journal hides /run/systemd/journal from it. It leads a process group of
+ * its own (kill(-pid, ...) reaches the processes it forks too). Returns pid
+ * or -errno. */
 pid_t it_spawn(char *const argv[], char *const env[], const char *log_path, bool no_journal);
+
+/* The same with stdin from the file in_path, and no extra environment. */
+pid_t it_spawn_with_stdin(char *const argv[], const char *in_path, const char *log_path);
 
 /* fork(2) for the support code: the child is SIGKILLed when the thread
  * that forked it ends (PR_SET_PDEATHSIG), so a test program killed mid-run
