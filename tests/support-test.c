@@ -3,9 +3,12 @@
 
 #include "support-client.h"
 #include "support-groups.h"
+#include "support-journald.h"
+#include "support-proc.h"
 #include "support-time.h"
 #include "test-main.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,11 +36,17 @@ int it_teardown(void **state) {
                 return 0;
         printf("[   TIME   ] %.2f s\n", (double) (it_now_ms() - t->started_ms) / 1000);
         fflush(stdout);
+        /* A failed test may have left journald stopped or gone: the next needs one. */
+        it_journald_continue(t);
+        if (t->journald_killed)
+                it_journald_start(t);
         for (size_t i = 0; i < IT_MAX_FDS; i++)
                 if (t->fds[i] >= 0)
                         close(t->fds[i]);
         for (size_t i = 0; i < IT_MAX_HARKD; i++)
                 harkd_cleanup(&t->harkd[i]);
+        for (size_t i = 0; i < IT_MAX_PIDS; i++)
+                it_kill_and_reap(t->pids[i]);
         for (size_t i = 0; i < t->n_files; i++)
                 if (!getenv("HARK_IT_KEEP"))
                         unlink(t->files[i]);
@@ -67,6 +76,27 @@ const char *it_test_keep_file(struct it_test *t, const char *path) {
         assert_true(t->n_files < IT_MAX_FILES);
         snprintf(t->files[t->n_files], sizeof(t->files[0]), "%s", path);
         return t->files[t->n_files++];
+}
+
+pid_t it_test_keep_pid(struct it_test *t, pid_t pid) {
+        for (size_t i = 0; i < IT_MAX_PIDS; i++)
+                if (t->pids[i] == 0) {
+                        t->pids[i] = pid;
+                        return pid;
+                }
+        fail_msg("too many child processes in one test");
+        return -1;
+}
+
+int it_test_wait_pid(struct it_test *t, pid_t pid, int timeout_ms) {
+        int status = it_wait_pid(pid, timeout_ms);
+
+        /* Reaped (or never ours): its pid may come back as another process. */
+        if (status != -ETIMEDOUT)
+                for (size_t i = 0; i < IT_MAX_PIDS; i++)
+                        if (t->pids[i] == pid)
+                                t->pids[i] = 0;
+        return status;
 }
 
 int it_test_connect(struct it_test *t, const char *host, int port) {

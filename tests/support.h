@@ -7,6 +7,7 @@
  *   support-harkd.h     harkd processes: config, start, signals, stop, logs
  *   support-client.h    client sockets: connect, send, "OK <n>"
  *   support-journal.h   reading entries back from the journal
+ *   support-journald.h  stopping or replacing the private journald
  *   support-proc.h      other child processes (hark, tools)
  *   support-files.h     temporary files
  *   support-time.h      the clock
@@ -28,6 +29,7 @@
 #include "support-groups.h"
 #include "support-harkd.h"
 #include "support-journal.h"
+#include "support-journald.h"
 #include "support-proc.h"
 #include "support-test.h"
 #include "support-time.h"
