@@ -1,4 +1,4 @@
-/* Unit tests of the syslog parser (src/syslog.c): every RFC 5424 header field
+/* Unit tests of the syslog parser (src/syslog_parse.c): every RFC 5424 header field
  * and its NILVALUE, structured data and its iterator, the BOM, the RFC 3164
  * shapes real senders use, every malformed form, truncation at every byte,
  * the bytes real senders were seen to send, and the field-name scheme and
@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "syslog.h"
+#include "syslog_parse.h"
 #include "util.h"
 
 /* A string literal as bytes and size, NULs inside included. */

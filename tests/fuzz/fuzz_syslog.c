@@ -1,4 +1,4 @@
-/* sources: src/syslog.c */
+/* sources: src/syslog_parse.c */
 /* libFuzzer target: the syslog parser. Each input is parsed as it is, and
  * behind "<13>" and "<13>1 " (so that the fuzzer reaches deep into RFC 3164
  * and RFC 5424 without first finding a PRI), each from a heap copy of
@@ -21,7 +21,7 @@
  *
  * Build (from the top of the tree):
  *   clang -std=gnu11 -D_GNU_SOURCE -Isrc -g -O1 -fsanitize=fuzzer,address,undefined \
- *         tests/fuzz/fuzz_syslog.c src/syslog.c -o build/fuzz/fuzz_syslog
+ *         tests/fuzz/fuzz_syslog.c src/syslog_parse.c -o build/fuzz/fuzz_syslog
  *   build/fuzz/fuzz_syslog -max_total_time=60 tests/fuzz/corpus/syslog */
 #include <errno.h>
 #include <stdbool.h>
@@ -31,7 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "syslog.h"
+#include "syslog_parse.h"
 
 #define fuzz_check(condition)                                                                   \
         do {                                                                                    \
@@ -53,7 +53,7 @@ static bool present(struct syslog_slice s) {
         return s.data != NULL;
 }
 
-/* Where a valid "<PRI>" ends, or 0; written apart from src/syslog.c. */
+/* Where a valid "<PRI>" ends, or 0; written apart from src/syslog_parse.c. */
 static size_t pri_length(const char *p, size_t size) {
         size_t digits = 0;
         unsigned value = 0;

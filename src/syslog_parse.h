@@ -16,7 +16,7 @@
  * - RFC 3164: every other message after a valid PRI. RFC 3164 (4.3.2) makes
  *   whatever follows a PRI without a valid header that message's CONTENT, so
  *   no RFC 3164 message is malformed; the parser takes what it recognises
- *   and leaves the rest in MSG (see syslog.c for the exact rules):
+ *   and leaves the rest in MSG (see syslog_parse.c for the exact rules):
  *     [BOM] [TIMESTAMP SP [HOSTNAME SP]] [TAG ["[" PID "]"] (":" [SP] | SP)] MSG
  *   TIMESTAMP is "Mmm dd hh:mm:ss" (day space- or zero-padded or a single
  *   digit, optional ".fraction"), "Mmm dd yyyy hh:mm:ss", or an RFC 3339
@@ -36,7 +36,10 @@
  *
  * In every result msg is what the journal's MESSAGE is to be: for
  * SYSLOG_NONE and SYSLOG_MALFORMED the whole input (logged raw, never
- * dropped), else the MSG part. */
+ * dropped), else the MSG part.
+ *
+ * (Not "syslog.h": with -Isrc that name would hide the system's <syslog.h>
+ * and its LOG_* levels from every file.) */
 #pragma once
 
 #include <stdbool.h>

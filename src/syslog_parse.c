@@ -1,4 +1,4 @@
-/* The syslog parser (see syslog.h for what each result means).
+/* The syslog parser (see syslog_parse.h for what each result means).
  *
  * Every read goes through peek() or a check against end first, and every
  * loop either moves forward through the input or is bounded by a field's
@@ -33,7 +33,7 @@
  * the RFC's grammar says, or the message is SYSLOG_MALFORMED. MSG is kept
  * byte for byte, a leading space included (rsyslog's Protocol23 template
  * sends "- -  connect from ..." for a BSD message it relays). */
-#include "syslog.h"
+#include "syslog_parse.h"
 
 #include <assert.h>
 #include <errno.h>
