@@ -17,7 +17,9 @@
  *   whatever follows a PRI without a valid header that message's CONTENT, so
  *   no RFC 3164 message is malformed; the parser takes what it recognises
  *   and leaves the rest in MSG (see syslog_parse.c for the exact rules):
- *     [BOM] [TIMESTAMP SP [HOSTNAME SP]] [TAG ["[" PID "]"] (":" [SP] | SP)] MSG
+ *     [BOM] [TIMESTAMP SP [HOSTNAME SP]] [TAG-PART] MSG
+ *     TAG-PART = TAG ":" (SP | the end) | TAG "[" PID "]" (":" [SP] | SP | the end)
+ *              | TAG SP (only after TIMESTAMP and HOSTNAME)
  *   TIMESTAMP is "Mmm dd hh:mm:ss" (day space- or zero-padded or a single
  *   digit, optional ".fraction"), "Mmm dd yyyy hh:mm:ss", or an RFC 3339
  *   timestamp. A HOSTNAME is taken only after a TIMESTAMP: in
