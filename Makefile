@@ -188,4 +188,31 @@ uninstall:
 clean:
 	rm -rf $(BUILD) build
 
+# Fuzzing with libFuzzer (clang): every tests/fuzz/fuzz_*.c is one target,
+# linked with the sources its first lines name ("/* sources: src/framer.c */"),
+# each run FUZZ_SECONDS on a copy of its seed corpus tests/fuzz/corpus/NAME/
+# (tests/fuzz/run-fuzz); a crash fails the run and keeps its input in
+# $(BUILD)/fuzz/findings/. `make fuzz FUZZ_SECONDS=10` is the short pass.
+FUZZ_SECONDS ?= 60
+FUZZ_CC     ?= clang
+FUZZ_DEBS    = $(BUILD_DEBS) clang libclang-rt-14-dev
+FUZZ_BINS    = $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_CFLAGS  = -std=gnu11 -D_GNU_SOURCE -Isrc $(WARNINGS) $(if $(WERROR),-Werror) -g -O1 \
+               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+               $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+fuzz_sources = $(shell sed -n '1,10{/sources:/{s/.*sources:[[:space:]]*//;s/[[:space:]]*\*\/.*//;p;q;}}' $(1))
+
+.PHONY: fuzz deps-fuzz fuzz-bin
+fuzz: deps-fuzz
+	@$(MAKE) --no-print-directory fuzz-bin
+	BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run-fuzz $(FUZZ_BINS)
+deps-fuzz:
+	@tests/install-deps $(FUZZ_DEBS)
+fuzz-bin: $(FUZZ_BINS)
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(wildcard src/*.c src/*.h tests/fuzz/*.h)
+	@mkdir -p $(@D)
+	$(if $(call fuzz_sources,$<),,$(error $< names no sources: "/* sources: src/FILE.c */" in its first lines))
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(call fuzz_sources,$<) $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
 -include $(wildcard $(BUILD)/obj/*.d $(BUILD)/tests/*.d)
