@@ -121,12 +121,6 @@ static void emit_message(struct framer *f, size_t size, bool truncated, bool inc
         emit(userdata, &m);
 }
 
-static int fail(struct framer *f, const char *reason) {
-        f->error = -EBADMSG;
-        f->error_reason = reason;
-        f->length = 0;
-        return f->error;
-}
 
 /* ------------------------------------------------------------------------ */
 /* Lines. */
@@ -258,6 +252,14 @@ static void end_frame(struct framer *f) {
         f->skip = 0;
         f->digits = 0;
         f->octet_state = FRAMER_OCTET_LENGTH;
+}
+
+/* A framing error: the framer holds nothing and takes nothing more. */
+static int fail(struct framer *f, const char *reason) {
+        end_frame(f);
+        f->error = -EBADMSG;
+        f->error_reason = reason;
+        return f->error;
 }
 
 /* Takes bytes of the current frame's MSG from data[0..size), *used of them
