@@ -116,12 +116,13 @@ static void deliver(void *userdata, const struct framed_message *m) {
                 c->fields[n++] = truncated;
 
         c->received++;
-        if (c->unconfirmed == 0)
+        if (c->unconfirmed == 0 && !c->batch_failed)
                 c->batch_socket_present = journal_socket_identify(&c->batch_socket);
         r = journal_send(c->fields, n);
-        if (r < 0)
+        if (r < 0) {
                 report_failure(c, r, 1);
-        else
+                c->batch_failed = true;
+        } else
                 c->unconfirmed++;
         if (m->truncated) {
                 static struct log_ratelimit ratelimit = LOG_RATELIMIT_INIT;
@@ -140,17 +141,21 @@ static void deliver(void *userdata, const struct framed_message *m) {
 /* A send "succeeds" even without a journal (see journal_send()), so a batch
  * counts as delivered only if journald's socket was there before it and is
  * the same socket after it: one that was missing, or replaced meanwhile, may
- * have swallowed entries. Once per batch, not per message: each check is a
- * path lookup. Undercounting a batch is the price of never confirming a
- * message that went nowhere. */
+ * have swallowed entries. A send of the batch that failed disqualifies the
+ * others too: a journald that died (ECONNREFUSED on a socket file left
+ * behind) took the entries still queued to it along. Once per batch, not
+ * per message: each check is a path lookup. Undercounting a batch is the
+ * price of never confirming a message that went nowhere. */
 static void confirm_sent(struct connection *c) {
         struct journal_socket now;
         uint64_t n = c->unconfirmed;
+        bool failed = c->batch_failed;
 
+        c->batch_failed = false;
         if (n == 0)
                 return;
         c->unconfirmed = 0;
-        if (!c->batch_socket_present || !journal_socket_identify(&now) ||
+        if (failed || !c->batch_socket_present || !journal_socket_identify(&now) ||
             !journal_socket_same(&now, &c->batch_socket)) {
                 report_failure(c, -ENOENT, n);
                 return;

@@ -39,6 +39,7 @@ struct connection {
         uint64_t unconfirmed;           /* sent since the batch began, not yet confirmed */
         struct journal_socket batch_socket; /* journald's socket when the batch began */
         bool batch_socket_present;
+        bool batch_failed;              /* a send of this batch failed: confirm none of it */
         long long last_activity_ms;
         bool failure_logged;
         int error;                      /* -errno of a failed read, for the log */
