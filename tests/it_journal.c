@@ -143,14 +143,13 @@ static void test_replaced_journal_leaves_its_batch_unconfirmed(void **state) {
         assert_only_delivered_confirmed(t, h, fd);
 }
 
-/* KNOWN HARKD BUG (fails until fixed, see the commit that added it): the
- * stopped journald is killed while harkd is blocked writing to it, and a new
- * one starts only after harkd has had time to finish the batch. The rest of
- * the batch fails (ECONNREFUSED: the socket file is still there, nobody
- * behind it), but that file is the same at the batch's end, so harkd
- * confirms the entries that sat in the dead journald's queue and were lost
- * (about max_dgram_qlen of them): "OK <n>" claims more than the journal
- * holds. */
+/* The stopped journald is killed while harkd is blocked writing to it, and a
+ * new one starts only after harkd has had time to finish the batch. The rest
+ * of the batch fails (ECONNREFUSED: the socket file is still there, nobody
+ * behind it) while that file stays the same to the batch's end; the entries
+ * that sat in the dead journald's queue are lost all the same, so the batch
+ * must stay out of "OK <n>". (harkd once confirmed them: about
+ * max_dgram_qlen messages that the journal never held.) */
 static void test_dead_journal_leaves_its_batch_unconfirmed(void **state) {
         struct it_test *t = *state;
         struct harkd *h;
