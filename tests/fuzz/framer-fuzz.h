@@ -23,15 +23,10 @@
 
 #include "framer.h"
 
+#include "fuzz-check.h"
+
 #define FUZZ_MAX 64
 
-#define fuzz_check(condition)                                                                   \
-        do {                                                                                    \
-                if (!(condition)) {                                                             \
-                        fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #condition); \
-                        abort();                                                                \
-                }                                                                               \
-        } while (0)
 
 struct fuzz_message {
         size_t offset;          /* in the outcome's bytes */

@@ -32,14 +32,8 @@
 #include <string.h>
 
 #include "syslog_parse.h"
+#include "fuzz-check.h"
 
-#define fuzz_check(condition)                                                                   \
-        do {                                                                                    \
-                if (!(condition)) {                                                             \
-                        fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #condition); \
-                        abort();                                                                \
-                }                                                                               \
-        } while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
