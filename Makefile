@@ -64,13 +64,14 @@ UNITS       = systemd/harkd.service.in systemd/harkd.socket \
 #   util-linux, mount   unshare, nsenter, setsid, mount (the namespaces)
 #   netcat-openbsd  the README's `nc -N` example
 #   procps          pgrep (systemd test);  mandoc: make lint-man
+#   rsyslog, python3, socat   real syslog senders and a raw byte pump (tests)
 #   iproute2        ip, ss (bench: its own network namespace)
 # clang builds (CI's sanitizer runs) need clang and, for SANITIZE, its runtimes.
 CC_DEBS     = $(if $(findstring clang,$(CC)),clang $(if $(SANITIZE),libclang-rt-14-dev),gcc) libc6-dev
 BUILD_DEBS  = $(CC_DEBS) make pkg-config libconfig-dev libsystemd-dev
 RUN_DEBS    = $(BUILD_DEBS) systemd util-linux mount netcat-openbsd
-TEST_DEBS   = $(RUN_DEBS) libcmocka-dev procps mandoc
-BENCH_DEBS  = $(TEST_DEBS) rsyslog iproute2
+TEST_DEBS   = $(RUN_DEBS) libcmocka-dev procps mandoc rsyslog python3 socat
+BENCH_DEBS  = $(TEST_DEBS) iproute2
 
 .PHONY: FORCE all run check bench deps deps-test deps-bench install uninstall clean \
         unit-tests it-tests lint-man
