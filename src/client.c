@@ -6,6 +6,7 @@
 #include <math.h>
 #include <netdb.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -16,6 +17,7 @@
 #include "framer.h"
 #include "journal.h"
 #include "net.h"
+#include "syslog_compose.h"
 #include "util.h"
 
 static const char usage_text[] =
@@ -31,6 +33,13 @@ static const char usage_text[] =
         "      --ping             only check that harkd is up and answering\n"
         "  -h, --help             show this help and exit\n"
         "  -V, --version          show the version and exit\n\n"
+        "Syslog: any of these sends RFC 5424 messages instead of plain lines.\n"
+        "      --priority [FACILITY.]LEVEL  e.g. local0.warning (default user.notice)\n"
+        "      --tag NAME         the APP-NAME, journald's SYSLOG_IDENTIFIER (default hark)\n"
+        "      --field KEY=VALUE  a journal field of every message (repeatable; KEY is\n"
+        "                         A-Z, 0-9 and _, at most 32 bytes)\n"
+        "      --octet-count      RFC 6587 octet-counted frames: an argument is one\n"
+        "                         message even with newlines in it\n\n"
         "Exit status: 0 all confirmed, 64 usage error, 69 cannot connect,\n"
         "74 cannot read standard input, 75 not all messages confirmed,\n"
         "78 configuration error. See hark(1).\n";
@@ -56,12 +65,104 @@ static int parse_port(const char *s) {
         return errno || end == s || *end || v < 1 || v > 65535 ? -EINVAL : 0;
 }
 
-static int usage_error(FILE *err, const char *format, const char *arg) {
+__attribute__((format(printf, 2, 3)))
+static int usage_error(FILE *err, const char *format, ...) {
+        va_list ap;
+
         fputs("hark: ", err);
-        fprintf(err, format, arg);
+        va_start(ap, format);
+        vfprintf(err, format, ap);
+        va_end(ap);
         fputs("\nTry 'hark --help'.\n", err);
         return EX_USAGE;
 }
+
+#define FACILITY_NAMES "kern, user, mail, daemon, auth, syslog, lpr, news, uucp, cron, authpriv, ftp, " \
+                       "local0 to local7, or 0-23"
+#define LEVEL_NAMES "emerg, alert, crit, err, warning, notice, info, debug, or 0-7"
+
+/* --priority [FACILITY.]LEVEL; the facility stays user when only a level is given. */
+static int take_priority(const char *arg, struct client_options *o, FILE *err) {
+        const char *dot = strchr(arg, '.'), *level = dot ? dot + 1 : arg;
+        char facility[16];
+        int v;
+
+        if (dot) {
+                if ((size_t) (dot - arg) >= sizeof(facility) ||
+                    (snprintf(facility, sizeof(facility), "%.*s", (int) (dot - arg), arg),
+                     (v = syslog_facility_from_string(facility)) < 0))
+                        return usage_error(err, "invalid priority '%s': unknown facility '%.*s' (" FACILITY_NAMES ")",
+                                           arg, (int) (dot - arg), arg);
+                o->facility = v;
+        }
+        v = syslog_severity_from_string(level);
+        if (v < 0 && !dot && syslog_facility_from_string(level) >= 0)
+                return usage_error(err, "invalid priority '%s': a facility alone, give a level too, as in %s.info",
+                                   arg, arg);
+        if (v < 0)
+                return usage_error(err, "invalid priority '%s': unknown level '%s' (" LEVEL_NAMES ")", arg, level);
+        o->severity = v;
+        return CLIENT_CONTINUE;
+}
+
+static int take_tag(const char *arg, struct client_options *o, FILE *err) {
+        if (!syslog_app_name_valid(arg, strlen(arg)))
+                return usage_error(err, "invalid tag '%s' (1-%d printable ASCII characters, no spaces)", arg,
+                                   SYSLOG_APP_NAME_MAX);
+        o->tag = arg;
+        return CLIENT_CONTINUE;
+}
+
+/* --field KEY=VALUE: KEY is logged under exactly that name, so it must be
+ * one journald takes, harkd lets a sender set, and RFC 5424 carries. */
+static int take_field(const char *arg, struct client_options *o, FILE *err) {
+        const char *eq = strchr(arg, '=');
+        int n;
+
+        if (!eq)
+                return usage_error(err, "invalid field '%s' (expected KEY=VALUE)", arg);
+        n = (int) (eq - arg);
+        switch (syslog_field_name_check(arg, (size_t) n)) {
+        case SYSLOG_FIELD_OK:
+                break;
+        case SYSLOG_FIELD_EMPTY:
+                return usage_error(err, "invalid field '%s': the name before '=' is empty", arg);
+        case SYSLOG_FIELD_TOO_LONG:
+                return usage_error(err, "invalid field name '%.*s': longer than %d bytes (RFC 5424's PARAM-NAME)", n,
+                                   arg, SYSLOG_SD_NAME_MAX);
+        case SYSLOG_FIELD_INVALID:
+                return usage_error(err, "invalid field name '%.*s': a journal field name is A-Z, 0-9 and '_', "
+                                   "starting with a letter", n, arg);
+        case SYSLOG_FIELD_RESERVED:
+                return usage_error(err, "invalid field name '%.*s': reserved, harkd or journald sets it "
+                                   "(_*, MESSAGE, PRIORITY, SYSLOG_*, REMOTE_*, HARK_*, OBJECT_*, COREDUMP_*)", n, arg);
+        }
+        if (o->n_fields == CLIENT_FIELDS_MAX)
+                return usage_error(err, "more than %d --field options (harkd logs no more fields of a message)",
+                                   CLIENT_FIELDS_MAX);
+        o->fields[o->n_fields++] = arg;
+        return CLIENT_CONTINUE;
+}
+
+/* Checks that need every option: a LF in a field value would end the line. */
+static int check_syslog_options(const struct client_options *o, FILE *err) {
+        if (o->octet_count)
+                return CLIENT_CONTINUE;
+        for (int i = 0; i < o->n_fields; i++)
+                if (strchr(o->fields[i], '\n'))
+                        return usage_error(err, "the value of field '%.*s' holds a newline: that needs --octet-count",
+                                           (int) strcspn(o->fields[i], "="), o->fields[i]);
+        return CLIENT_CONTINUE;
+}
+
+/* getopt_long() codes of the options without a short form. */
+enum {
+        OPT_PING = 'P',
+        OPT_PRIORITY = 0x100,
+        OPT_TAG,
+        OPT_FIELD,
+        OPT_OCTET_COUNT,
+};
 
 int client_parse_args(int argc, char **argv, struct client_options *o, FILE *out, FILE *err) {
         static const struct option options[] = {
@@ -69,21 +170,30 @@ int client_parse_args(int argc, char **argv, struct client_options *o, FILE *out
                 { "port", required_argument, NULL, 'p' },
                 { "config", required_argument, NULL, 'c' },
                 { "timeout", required_argument, NULL, 't' },
-                { "ping", no_argument, NULL, 'P' },
+                { "ping", no_argument, NULL, OPT_PING },
+                { "priority", required_argument, NULL, OPT_PRIORITY },
+                { "tag", required_argument, NULL, OPT_TAG },
+                { "field", required_argument, NULL, OPT_FIELD },
+                { "octet-count", no_argument, NULL, OPT_OCTET_COUNT },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
                 { 0 },
         };
-        int c;
+        int c, r;
 
-        *o = (struct client_options) { .config_path = HARK_DEFAULT_CONFIG, .timeout = CLIENT_DEFAULT_TIMEOUT };
+        *o = (struct client_options) {
+                .config_path = HARK_DEFAULT_CONFIG,
+                .timeout = CLIENT_DEFAULT_TIMEOUT,
+                .facility = SYSLOG_DEFAULT_FACILITY,
+                .severity = SYSLOG_DEFAULT_SEVERITY,
+        };
         optind = 0;     /* a fresh scan on every call (tests call it more than once) */
         opterr = 0;
         while ((c = getopt_long(argc, argv, "+:H:p:c:t:hV", options, NULL)) != -1)
                 switch (c) {
                 case 'H':
                         if (!*optarg)
-                                return usage_error(err, "empty host%s", "");
+                                return usage_error(err, "empty host");
                         o->host = optarg;
                         break;
                 case 'p':
@@ -99,8 +209,22 @@ int client_parse_args(int argc, char **argv, struct client_options *o, FILE *out
                         if (parse_timeout(optarg, &o->timeout) < 0)
                                 return usage_error(err, "invalid timeout '%s' (seconds, > 0)", optarg);
                         break;
-                case 'P':
+                case OPT_PING:
                         o->ping = true;
+                        break;
+                case OPT_PRIORITY:
+                case OPT_TAG:
+                case OPT_FIELD:
+                        r = c == OPT_PRIORITY ? take_priority(optarg, o, err)
+                          : c == OPT_TAG ? take_tag(optarg, o, err)
+                          : take_field(optarg, o, err);
+                        if (r != CLIENT_CONTINUE)
+                                return r;
+                        o->syslog = true;
+                        break;
+                case OPT_OCTET_COUNT:
+                        o->octet_count = true;
+                        o->syslog = true;
                         break;
                 case 'h':
                         fputs(usage_text, out);
@@ -118,8 +242,8 @@ int client_parse_args(int argc, char **argv, struct client_options *o, FILE *out
         o->messages = argv + optind;
         o->n_messages = argc - optind;
         if (o->ping && o->n_messages > 0)
-                return usage_error(err, "--ping takes no messages%s", "");
-        return CLIENT_CONTINUE;
+                return usage_error(err, "--ping takes no messages");
+        return check_syslog_options(o, err);
 }
 
 /* A daemon bound to a wildcard address is reached over loopback. */
@@ -209,11 +333,26 @@ static int wait_for(int fd, short events, int timeout_ms) {
         return r == 0 ? -ETIMEDOUT : 0;
 }
 
+/* Syslog mode buffers each line of standard input to put a header in front:
+ * a line longer than harkd's largest max_message_size is cut there. */
+#define CLIENT_LINE_MAX (64 * 1024 * 1024)
+/* Composed messages go out in chunks of about this size. */
+#define CLIENT_FLUSH_SIZE 65536
+
 struct sender {
         int fd;
         int timeout_ms;
-        struct framer counter;          /* frames what we send, as harkd will */
+        /* Plain lines: frames what we send, as harkd will, to count it.
+         * Syslog: cuts standard input (and, in lines framing, arguments)
+         * into the messages to compose, as harkd would cut the lines. */
+        struct framer counter;
         uint64_t expected;
+        /* Syslog only. */
+        const struct syslog_composer *composer;
+        struct syslog_buffer out;       /* composed, not yet sent */
+        int error;                      /* of composing inside a framer callback */
+        bool warned_cut;
+        FILE *err;
 };
 
 static void count_message(void *userdata, const struct framed_message *m) {
@@ -221,8 +360,8 @@ static void count_message(void *userdata, const struct framed_message *m) {
         ((struct sender *) userdata)->expected++;
 }
 
-static int send_bytes(struct sender *s, const char *data, size_t size) {
-        int r = framer_feed(&s->counter, data, size, count_message, s);
+static int write_all(struct sender *s, const char *data, size_t size) {
+        int r = 0;
 
         while (r >= 0 && size > 0) {
                 ssize_t n = send(s->fd, data, size, MSG_NOSIGNAL);
@@ -241,10 +380,67 @@ static int send_bytes(struct sender *s, const char *data, size_t size) {
         return r;
 }
 
+/* Plain lines: the bytes as they are, counted as harkd will frame them. */
+static int send_bytes(struct sender *s, const char *data, size_t size) {
+        int r = framer_feed(&s->counter, data, size, count_message, s);
+
+        return r < 0 ? r : write_all(s, data, size);
+}
+
+static int flush(struct sender *s) {
+        int r = write_all(s, s->out.data, s->out.size);
+
+        s->out.size = 0;
+        return r;
+}
+
+/* Syslog: one message with its header, stamped now. Each composed message
+ * is exactly one record for harkd (a line without LF or NUL inside, or one
+ * octet frame), so counting them counts what harkd will confirm. */
+static int compose_one(struct sender *s, const char *msg, size_t size) {
+        struct syslog_time now;
+        int r = syslog_compose(s->composer, syslog_time_now(&now) == 0 ? &now : NULL, msg, size, &s->out);
+
+        if (r < 0)
+                return r;
+        s->expected++;
+        return s->out.size >= CLIENT_FLUSH_SIZE ? flush(s) : 0;
+}
+
+static void compose_record(void *userdata, const struct framed_message *m) {
+        struct sender *s = userdata;
+
+        if (s->error < 0)
+                return;
+        if (m->truncated && !s->warned_cut) {
+                fprintf(s->err, "hark: a line of more than %d bytes was cut there\n", CLIENT_LINE_MAX);
+                s->warned_cut = true;
+        }
+        s->error = compose_one(s, m->data, m->size);
+}
+
+/* Syslog: bytes cut into records, each composed and sent. */
+static int send_split(struct sender *s, const char *data, size_t size) {
+        int r = framer_feed(&s->counter, data, size, compose_record, s);
+
+        if (r >= 0)
+                r = s->error;
+        return r < 0 ? r : flush(s);
+}
+
+/* Syslog: the last record without its line end. */
+static int finish_split(struct sender *s) {
+        int r = framer_finish(&s->counter, compose_record, s);
+
+        if (r >= 0)
+                r = s->error;
+        return r < 0 ? r : flush(s);
+}
+
 /* read(2), not fread(): a slow producer's line goes out as soon as it is
  * written, instead of waiting for a full buffer while harkd's idle timeout
  * runs. */
-static int send_stream(struct sender *s, FILE *in) {
+static int send_stream(struct sender *s, FILE *in, int (*send_chunk)(struct sender *, const char *, size_t)) {
         char buffer[16384];
         int fd = fileno(in);
 
@@ -259,23 +455,21 @@ static int send_stream(struct sender *s, FILE *in) {
                                 continue;
                         return -EIO;
                 }
-                r = send_bytes(s, buffer, (size_t) n);
+                r = send_chunk(s, buffer, (size_t) n);
                 if (r < 0)
                         return r;
         }
         return 0;
 }
 
-static int send_all_messages(struct sender *s, const struct client_options *o, FILE *in) {
+static int send_plain_messages(struct sender *s, const struct client_options *o, FILE *in) {
         int r = 0;
 
-        if (o->ping)
-                return 0;
         if (o->n_messages == 0)
-                return send_stream(s, in);
+                return send_stream(s, in, send_bytes);
         for (int i = 0; i < o->n_messages && r >= 0; i++) {
                 if (strcmp(o->messages[i], "-") == 0) {
-                        r = send_stream(s, in);
+                        r = send_stream(s, in, send_bytes);
                         /* Input without a final newline must not run into the next message. */
                         if (r >= 0 && i + 1 < o->n_messages && framer_in_line(&s->counter))
                                 r = send_bytes(s, "\n", 1);
@@ -286,6 +480,72 @@ static int send_all_messages(struct sender *s, const struct client_options *o, F
                 }
         }
         return r;
+}
+
+/* Standard input is read line by line in either framing; an argument is one
+ * octet frame, LFs and all, or in lines framing one message per line, as
+ * without syslog. Empty lines and arguments make no message either way. */
+static int send_syslog_messages(struct sender *s, const struct client_options *o, FILE *in) {
+        int r = 0;
+
+        if (o->n_messages == 0) {
+                r = send_stream(s, in, send_split);
+                return r < 0 ? r : finish_split(s);
+        }
+        for (int i = 0; i < o->n_messages && r >= 0; i++) {
+                const char *m = o->messages[i];
+
+                if (strcmp(m, "-") == 0) {
+                        r = send_stream(s, in, send_split);
+                        if (r >= 0)
+                                r = finish_split(s);
+                } else if (o->octet_count) {
+                        if (*m)
+                                r = compose_one(s, m, strlen(m));
+                        if (r >= 0)
+                                r = flush(s);
+                } else {
+                        r = send_split(s, m, strlen(m));
+                        if (r >= 0)
+                                r = finish_split(s);
+                }
+        }
+        return r;
+}
+
+static int send_all_messages(struct sender *s, const struct client_options *o, FILE *in) {
+        if (o->ping)
+                return 0;
+        return o->syslog ? send_syslog_messages(s, o, in) : send_plain_messages(s, o, in);
+}
+
+/* The header parts of every message: priority, host, tag, pid, fields. */
+static int syslog_setup(const struct client_options *o, struct syslog_composer *c) {
+        struct syslog_field fields[CLIENT_FIELDS_MAX];
+        char hostname[SYSLOG_HOSTNAME_MAX + 2] = "", procid[24];
+
+        for (int i = 0; i < o->n_fields; i++) {
+                const char *eq = strchr(o->fields[i], '=');
+
+                fields[i] = (struct syslog_field) {
+                        .name = { o->fields[i], (size_t) (eq - o->fields[i]) },
+                        .value = { eq + 1, strlen(eq + 1) },
+                };
+        }
+        /* A name that does not fit or is cut becomes the NILVALUE. */
+        if (gethostname(hostname, sizeof(hostname)) < 0 || hostname[sizeof(hostname) - 1])
+                hostname[0] = 0;
+        snprintf(procid, sizeof(procid), "%ld", (long) getpid());
+        return syslog_composer_init(c, &(struct syslog_compose_options) {
+                .facility = o->facility,
+                .severity = o->severity,
+                .hostname = hostname,
+                .app_name = o->tag ? o->tag : CLIENT_DEFAULT_TAG,
+                .procid = procid,
+                .fields = fields,
+                .n_fields = (size_t) o->n_fields,
+                .octet_count = o->octet_count,
+        });
 }
 
 /* Reads harkd's "OK <n>\n" after our half-close. */
@@ -355,20 +615,41 @@ static const char *shortfall_reason(bool harkd_is_local) {
 }
 
 int client_run(const struct client_options *o, FILE *in, FILE *out, FILE *err) {
-        struct sender s = { .timeout_ms = (int) (o->timeout * 1000) };
+        struct sender s = { .timeout_ms = (int) (o->timeout * 1000), .err = err };
+        struct syslog_composer composer = { 0 };
         uint64_t confirmed = 0;
         bool harkd_is_local;
         int r, status;
 
+        if (o->syslog) {
+                r = syslog_setup(o, &composer);
+                if (r < 0) {
+                        fprintf(err, "hark: cannot set up the syslog header: %s\n", strerror(-r));
+                        return EX_OSERR;
+                }
+                s.composer = &composer;
+        }
         s.fd = connect_to(o, err);
-        if (s.fd < 0)
+        if (s.fd < 0) {
+                syslog_composer_done(&composer);
                 return EX_UNAVAILABLE;
+        }
         harkd_is_local = peer_is_local(s.fd);
-        /* Counting only: how long a line is does not change how many there are. */
-        framer_init(&s.counter, 1);
-        r = send_all_messages(&s, o, in);
-        framer_finish(&s.counter, count_message, &s);
+        if (o->syslog) {
+                /* NUL would end a record at harkd in lines framing (as
+                 * Python's SysLogHandler sends them): cut there ourselves. */
+                framer_init_framing(&s.counter, CLIENT_LINE_MAX, FRAMING_LINES,
+                                    o->octet_count ? 0 : FRAMER_NUL_ENDS_LINE);
+                r = send_all_messages(&s, o, in);
+        } else {
+                /* Counting only: how long a line is does not change how many there are. */
+                framer_init(&s.counter, 1);
+                r = send_all_messages(&s, o, in);
+                framer_finish(&s.counter, count_message, &s);
+        }
         framer_done(&s.counter);
+        syslog_buffer_free(&s.out);
+        syslog_composer_done(&composer);
         if (r == -EIO) {
                 fprintf(err, "hark: cannot read standard input\n");
                 close(s.fd);

@@ -4,9 +4,15 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "syslog_parse.h"
+
 /* client_parse_args() found nothing that ends the program. */
 #define CLIENT_CONTINUE (-1)
 #define CLIENT_DEFAULT_TIMEOUT 10.0
+/* --field at most this often: harkd logs no more params of one message. */
+#define CLIENT_FIELDS_MAX SYSLOG_SD_PARAMS_MAX
+/* The APP-NAME without --tag. */
+#define CLIENT_DEFAULT_TAG "hark"
 
 struct client_options {
         const char *host;               /* NULL: from the config, else 127.0.0.1 */
@@ -17,6 +23,15 @@ struct client_options {
         bool ping;                      /* --ping: only check that harkd answers */
         char **messages;                /* the message arguments; "-" stands for stdin */
         int n_messages;
+
+        /* RFC 5424 instead of plain lines: set by any of the options below. */
+        bool syslog;
+        int facility;                   /* --priority; default user.notice */
+        int severity;
+        const char *tag;                /* --tag: the APP-NAME */
+        const char *fields[CLIENT_FIELDS_MAX]; /* --field KEY=VALUE, as given */
+        int n_fields;
+        bool octet_count;               /* --octet-count: RFC 6587 frames */
 };
 
 /* Parses the command line. Returns CLIENT_CONTINUE, or the exit status when
