@@ -11,12 +11,14 @@
 
 #include "events.h"
 #include "log.h"
+#include "util.h"
 
 #define SOURCE_BUCKETS 1024
 
 struct source {
         struct source *next;
         unsigned count;
+        struct admission_slot *slots;   /* its connections */
         char address[];
 };
 
@@ -82,30 +84,52 @@ static struct source *source_new(const char *address) {
                 return NULL;
         s->next = NULL;
         s->count = 0;
+        s->slots = NULL;
         memcpy(s->address, address, len);
         return s;
 }
 
-int admission_admit(struct admission *a, const struct peer *peer, unsigned *open_from_source) {
-        struct source **slot;
+int admission_admit(struct admission *a, const struct peer *peer, int fd, unsigned *open_from_source,
+                    struct admission_slot **slot) {
+        struct source **source;
+        struct admission_slot *new;
         int r = 0;
 
+        new = calloc(1, sizeof(*new));
+        if (!new)
+                return -ENOMEM;
+        new->fd = fd;
+        atomic_init(&new->progress_ms, now_ms());
         pthread_mutex_lock(&a->lock);
-        slot = source_slot(a, peer->address);
-        *open_from_source = *slot ? (*slot)->count : 0;
+        source = source_slot(a, peer->address);
+        *open_from_source = *source ? (*source)->count : 0;
         if (a->max_per_source > 0 && *open_from_source >= a->max_per_source) {
                 r = -EBUSY;
                 goto out;
         }
-        if (!*slot && !(*slot = source_new(peer->address))) {
+        if (!*source && !(*source = source_new(peer->address))) {
                 r = -ENOMEM;
                 goto out;
         }
-        (*slot)->count++;
+        new->source = *source;
+        new->next = (*source)->slots;
+        if (new->next)
+                new->next->prev = new;
+        (*source)->slots = new;
+        (*source)->count++;
         a->active++;
+        *slot = new;
+        new = NULL;
 out:
         pthread_mutex_unlock(&a->lock);
+        free(new);
         return r;
+}
+
+void admission_forget_fd(struct admission *a, struct admission_slot *slot) {
+        pthread_mutex_lock(&a->lock);
+        slot->fd = -1;
+        pthread_mutex_unlock(&a->lock);
 }
 
 /* Under lock. */
@@ -113,17 +137,25 @@ static unsigned connection_limit(const struct admission *a) {
         return a->mode_limit > 0 && a->mode_limit < a->max_connections ? a->mode_limit : a->max_connections;
 }
 
-bool admission_release(struct admission *a, const struct peer *peer, unsigned *still_open) {
-        struct source **slot;
+bool admission_release(struct admission *a, struct admission_slot *slot, unsigned *still_open) {
+        struct source *source = slot->source;
         bool resume = false;
 
         pthread_mutex_lock(&a->lock);
-        slot = source_slot(a, peer->address);
-        assert(*slot && (*slot)->count > 0 && a->active > 0);
-        if (--(*slot)->count == 0) {
-                struct source *gone = *slot;
-                *slot = gone->next;
-                free(gone);
+        assert(source->count > 0 && a->active > 0);
+        if (slot->prev)
+                slot->prev->next = slot->next;
+        else
+                source->slots = slot->next;
+        if (slot->next)
+                slot->next->prev = slot->prev;
+        if (atomic_load(&slot->evicted))
+                a->evicting--;
+        if (--source->count == 0) {
+                struct source **p = source_slot(a, source->address);
+                assert(*p == source);
+                *p = source->next;
+                free(source);
         }
         a->active--;
         if (a->paused && a->active < connection_limit(a)) {
@@ -132,17 +164,81 @@ bool admission_release(struct admission *a, const struct peer *peer, unsigned *s
         }
         *still_open = a->active;
         pthread_mutex_unlock(&a->lock);
+        free(slot);
         return resume;
 }
 
-bool admission_has_room(struct admission *a) {
+bool admission_has_room(struct admission *a, long long now) {
         bool room;
 
         pthread_mutex_lock(&a->lock);
         room = a->active < connection_limit(a);
         a->paused = !room;
         pthread_mutex_unlock(&a->lock);
+        if (!room)
+                (void) admission_evict(a, now);
         return room;
+}
+
+/* Under lock: the quiet connection to evict next, from the source with the
+ * most slots that has one; NULL when none is quiet enough. */
+static struct admission_slot *pick_victim(struct admission *a, long long now) {
+        struct admission_slot *victim = NULL;
+        unsigned victim_count = 0;
+
+        for (size_t i = 0; i < SOURCE_BUCKETS; i++)
+                for (struct source *source = a->sources[i]; source; source = source->next) {
+                        if (source->count < victim_count)
+                                continue;
+                        for (struct admission_slot *slot = source->slots; slot; slot = slot->next) {
+                                long long progress = atomic_load_explicit(&slot->progress_ms, memory_order_relaxed);
+
+                                if (slot->fd < 0 || atomic_load(&slot->evicted) ||
+                                    now - progress < ADMISSION_EVICT_IDLE_MS)
+                                        continue;
+                                if (!victim || source->count > victim_count ||
+                                    progress < atomic_load_explicit(&victim->progress_ms, memory_order_relaxed)) {
+                                        victim = slot;
+                                        victim_count = source->count;
+                                }
+                        }
+                }
+        return victim;
+}
+
+unsigned admission_evict(struct admission *a, long long now) {
+        unsigned evicted = 0, batch;
+
+        pthread_mutex_lock(&a->lock);
+        batch = connection_limit(a) / 16 + 1;
+        /* Evictions still ending count against the batch: a second call
+         * before they are released does not evict more. */
+        while (a->paused && a->evicting < batch) {
+                struct admission_slot *victim = pick_victim(a, now);
+
+                if (!victim)
+                        break;
+                atomic_store(&victim->evicted, true);
+                a->evicting++;
+                evicted++;
+                /* Wakes whoever serves it: it reads the end of the stream. The
+                 * descriptor is still open: its owner forgets it here (under
+                 * this lock) before closing it. */
+                (void) shutdown(victim->fd, SHUT_RDWR);
+        }
+        pthread_mutex_unlock(&a->lock);
+        if (evicted)
+                atomic_fetch_add(&a->counters->evicted, evicted);
+        return evicted;
+}
+
+bool admission_paused(struct admission *a) {
+        bool paused;
+
+        pthread_mutex_lock(&a->lock);
+        paused = a->paused;
+        pthread_mutex_unlock(&a->lock);
+        return paused;
 }
 
 unsigned admission_open(struct admission *a) {

@@ -5,12 +5,23 @@
 #pragma once
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include "net.h"
 #include "stats.h"
 
 struct source;
+
+/* One admitted connection, as admission sees it: what it needs to pick a
+ * connection to close when a newcomer needs the room. */
+struct admission_slot {
+        struct admission_slot *prev, *next;     /* of its source */
+        struct source *source;
+        int fd;                 /* -1 once its socket is being closed, or is another process's */
+        atomic_llong progress_ms;       /* now_ms() of its admission or its last ended message */
+        atomic_bool evicted;
+};
 
 struct admission {
         pthread_mutex_t lock;
@@ -19,6 +30,7 @@ struct admission {
         unsigned mode_limit;            /* a driver's own cap below max_connections; 0 = none */
         unsigned active;                /* connections holding a slot */
         bool paused;                    /* has_room() said no; release() reports the room again */
+        unsigned evicting;              /* evicted, not yet released */
         struct source **sources;        /* hash table: open connections per source */
         struct counters *counters;      /* refusals are counted there */
 };
@@ -36,17 +48,50 @@ void admission_set_limits(struct admission *a, unsigned max_connections, unsigne
  * one) caps admissions at limit; 0 removes the cap. */
 void admission_set_mode_limit(struct admission *a, unsigned limit);
 
-/* Takes a slot for peer. Returns 0, -EBUSY when its source already holds
- * max_per_source connections (*open_from_source says how many), -ENOMEM. */
-int admission_admit(struct admission *a, const struct peer *peer, unsigned *open_from_source);
+/* Takes a slot for peer, whose socket is fd. Returns 0 and sets *slot, -EBUSY
+ * when its source already holds max_per_source connections
+ * (*open_from_source says how many), or -ENOMEM. */
+int admission_admit(struct admission *a, const struct peer *peer, int fd, unsigned *open_from_source,
+                    struct admission_slot **slot);
 
-/* Gives back peer's slot. Returns true when accepting had paused for lack of
- * room and now may resume; *still_open gets the connections left. */
-bool admission_release(struct admission *a, const struct peer *peer, unsigned *still_open);
+/* The connection of slot ended a message at now (a relaxed store: called for
+ * every read that ends one). */
+static inline void admission_progress(struct admission_slot *slot, long long now) {
+        atomic_store_explicit(&slot->progress_ms, now, memory_order_relaxed);
+}
 
-/* Whether another connection fits now; a no pauses accepting until a
- * release reports room again. */
-bool admission_has_room(struct admission *a);
+/* The socket of slot is about to be closed, or belongs to another process
+ * from now on: eviction must no longer touch the descriptor. */
+void admission_forget_fd(struct admission *a, struct admission_slot *slot);
+
+/* Whether slot's connection was closed by eviction. */
+static inline bool admission_evicted(const struct admission_slot *slot) {
+        return atomic_load(&slot->evicted);
+}
+
+/* Gives back the slot (and frees it). Returns true when accepting had paused
+ * for lack of room and now may resume; *still_open gets the connections left. */
+bool admission_release(struct admission *a, struct admission_slot *slot, unsigned *still_open);
+
+/* Whether another connection fits now. A no pauses accepting until a release
+ * reports room again, and evicts (admission_evict()). */
+bool admission_has_room(struct admission *a, long long now);
+
+/* While accepting is paused for lack of room: connections that have ended no
+ * message for ADMISSION_EVICT_IDLE_MS make room for the newcomers waiting in
+ * the listen queue. Those of the source holding the most slots go first, the
+ * longest quiet first, at most a sixteenth of the limit per call: their
+ * sockets are shut down, which ends them in their drivers as evicted. So one
+ * address holding every slot with silent or slow-drip connections cannot
+ * lock out the others, while a busy harkd whose connections all make
+ * progress keeps its newcomers waiting in the queue, as before. Returns how
+ * many were evicted. */
+unsigned admission_evict(struct admission *a, long long now);
+
+#define ADMISSION_EVICT_IDLE_MS 1000
+
+/* Whether accepting is paused for lack of room. */
+bool admission_paused(struct admission *a);
 
 unsigned admission_open(struct admission *a);
 

@@ -23,9 +23,8 @@ enum key_type {
         KEY_STRING,
         KEY_INT,
         KEY_SECONDS,
-        KEY_CONCURRENCY,
+        KEY_CHOICE,             /* one of names[]; stored as its index */
         KEY_PRIORITY,
-        KEY_LOG_TARGET,
 };
 
 struct config_key {
@@ -37,6 +36,8 @@ struct config_key {
         long long def_int;      /* KEY_INT and the enumerated types */
         double def_seconds;
         const char *def_string;
+        const char *const *names;       /* KEY_CHOICE */
+        size_t n_names;
 };
 
 /* A timeout is kept in milliseconds in an int by the drivers. */
@@ -47,32 +48,6 @@ struct config_key {
 #define MESSAGE_SIZE_MAX (64 * 1024 * 1024)
 
 #define FIELD(f) offsetof(struct hark_config, f)
-
-/* NEW: a reload applies it to connections opened afterwards; OPEN: also to
- * the open ones; RESTART: it needs new sockets or another driver, so a reload
- * keeps the running value and says so. */
-#define NEW RELOAD_NEW_CONNECTIONS
-#define OPEN RELOAD_OPEN_CONNECTIONS
-#define RESTART RELOAD_RESTART
-
-static const struct config_key config_keys[] = {
-        { "host",               KEY_STRING,      FIELD(host),             RESTART, 1, 255, .def_string = "127.0.0.1" },
-        { "port",               KEY_INT,         FIELD(port),             RESTART, 1, 65535, .def_int = 10001 },
-        { "backlog",            KEY_INT,         FIELD(backlog),          RESTART, 1, INT_MAX, .def_int = SOMAXCONN },
-        { "timeout",            KEY_SECONDS,     FIELD(timeout),          OPEN, 0, SECONDS_MAX, .def_seconds = 30.0 },
-        { "concurrency",        KEY_CONCURRENCY, FIELD(concurrency),      RESTART, .def_int = MODE_EPOLL },
-        { "workers",            KEY_INT,         FIELD(workers),          RESTART, 0, 1024, .def_int = 0 },
-        { "max_connections",    KEY_INT,         FIELD(max_connections),  NEW, 1, 1 << 20, .def_int = 1024 },
-        { "max_connections_per_source", KEY_INT, FIELD(max_connections_per_source), NEW, 0, 1 << 20, .def_int = 0 },
-        { "max_message_size",   KEY_INT,         FIELD(max_message_size), NEW, 1, MESSAGE_SIZE_MAX, .def_int = 65536 },
-        { "identifier",         KEY_STRING,      FIELD(identifier),       NEW, 1, 255, .def_string = "hark" },
-        { "priority",           KEY_PRIORITY,    FIELD(priority),         NEW, 0, PRIORITY_MAX, .def_int = LOG_INFO },
-        { "log_target",         KEY_LOG_TARGET,  FIELD(log_target),       NEW, .def_int = LOG_TARGET_AUTO },
-};
-
-#undef NEW
-#undef OPEN
-#undef RESTART
 
 static const char *const mode_names[] = {
         [MODE_SEQUENTIAL] = "sequential",
@@ -93,7 +68,42 @@ static const char *const log_target_names[] = {
         [LOG_TARGET_STDERR] = "stderr",
 };
 
+static const char *const format_names[] = {
+        [FORMAT_AUTO] = "auto",
+        [FORMAT_RAW] = "raw",
+        [FORMAT_SYSLOG] = "syslog",
+};
 
+#define CHOICES(table) .names = table, .n_names = ELEMENTSOF(table)
+
+
+/* NEW: a reload applies it to connections opened afterwards; OPEN: also to
+ * the open ones; RESTART: it needs new sockets or another driver, so a reload
+ * keeps the running value and says so. */
+#define NEW RELOAD_NEW_CONNECTIONS
+#define OPEN RELOAD_OPEN_CONNECTIONS
+#define RESTART RELOAD_RESTART
+
+static const struct config_key config_keys[] = {
+        { "host",               KEY_STRING,      FIELD(host),             RESTART, 1, 255, .def_string = "127.0.0.1" },
+        { "port",               KEY_INT,         FIELD(port),             RESTART, 1, 65535, .def_int = 10001 },
+        { "backlog",            KEY_INT,         FIELD(backlog),          RESTART, 1, INT_MAX, .def_int = SOMAXCONN },
+        { "timeout",            KEY_SECONDS,     FIELD(timeout),          OPEN, 0, SECONDS_MAX, .def_seconds = 30.0 },
+        { "concurrency",        KEY_CHOICE,      FIELD(concurrency),      RESTART, .def_int = MODE_EPOLL, CHOICES(mode_names) },
+        { "workers",            KEY_INT,         FIELD(workers),          RESTART, 0, 1024, .def_int = 0 },
+        { "max_connections",    KEY_INT,         FIELD(max_connections),  NEW, 1, 1 << 20, .def_int = 1024 },
+        { "max_connections_per_source", KEY_INT, FIELD(max_connections_per_source), NEW, 0, 1 << 20, .def_int = 0 },
+        { "max_message_size",   KEY_INT,         FIELD(max_message_size), NEW, 1, MESSAGE_SIZE_MAX, .def_int = 65536 },
+        { "identifier",         KEY_STRING,      FIELD(identifier),       NEW, 1, 255, .def_string = "hark" },
+        { "priority",           KEY_PRIORITY,    FIELD(priority),         NEW, 0, PRIORITY_MAX, .def_int = LOG_INFO },
+        { "log_target",         KEY_CHOICE,      FIELD(log_target),       NEW, .def_int = LOG_TARGET_AUTO, CHOICES(log_target_names) },
+        { "framing",            KEY_CHOICE,      FIELD(framing),          NEW, .def_int = FRAMING_AUTO, CHOICES(framing_names) },
+        { "format",             KEY_CHOICE,      FIELD(format),           NEW, .def_int = FORMAT_AUTO, CHOICES(format_names) },
+};
+
+#undef NEW
+#undef OPEN
+#undef RESTART
 
 static int lookup_name(const char *const *names, size_t n, const char *s) {
         for (size_t i = 0; i < n; i++)
@@ -318,12 +328,10 @@ static int parse_setting(struct hark_config *c, const struct config_key *k, cons
                 return parse_int(s, k, o, int_slot(c, k), error);
         case KEY_SECONDS:
                 return parse_seconds(s, k, o, seconds_slot(c, k), error);
-        case KEY_CONCURRENCY:
-                return parse_choice(s, o, mode_names, ELEMENTSOF(mode_names), int_slot(c, k), error);
+        case KEY_CHOICE:
+                return parse_choice(s, o, k->names, k->n_names, int_slot(c, k), error);
         case KEY_PRIORITY:
                 return parse_priority(s, k, o, int_slot(c, k), error);
-        case KEY_LOG_TARGET:
-                return parse_choice(s, o, log_target_names, ELEMENTSOF(log_target_names), int_slot(c, k), error);
         }
         return -EINVAL;
 }

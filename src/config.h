@@ -4,6 +4,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "framer.h"
+
 enum concurrency_mode {
         MODE_SEQUENTIAL,
         MODE_THREAD,
@@ -16,6 +18,13 @@ enum log_target {
         LOG_TARGET_AUTO,
         LOG_TARGET_JOURNAL,
         LOG_TARGET_STDERR,
+};
+
+/* How a received message is read (the format setting). */
+enum message_format {
+        FORMAT_AUTO,            /* syslog when it starts with a valid <PRI>, else raw */
+        FORMAT_RAW,             /* the bytes are the MESSAGE */
+        FORMAT_SYSLOG,          /* RFC 5424 or RFC 3164; what is not is logged raw and counted */
 };
 
 struct hark_config {
@@ -31,6 +40,8 @@ struct hark_config {
         char *identifier;
         int priority;                   /* syslog level 0..7 */
         enum log_target log_target;
+        enum framing framing;           /* of each connection's byte stream */
+        enum message_format format;
 };
 
 /* The syslog levels run from LOG_EMERG (0) to LOG_DEBUG. */

@@ -21,48 +21,48 @@
 /* Small: in `thread` mode every connection has one on its own stack. */
 #define READ_CHUNK 4096
 
-/* The first three fields (MESSAGE, PRIORITY, SYSLOG_IDENTIFIER) are the
- * message's own; harkd's events about the connection carry the rest. */
-#define EVENT_FIELDS_SKIP 3
-
 #if defined(__GNUC__)
 __attribute__((format(printf, 3, 4)))
 #endif
-static void add_field(struct connection *c, size_t *used, const char *format, ...) {
-        size_t room = sizeof(c->field_text) - *used;
-        char *start = c->field_text + *used;
+static void add_context(struct connection *c, size_t *used, const char *format, ...) {
+        size_t room = sizeof(c->context_text) - *used;
+        char *start = c->context_text + *used;
         va_list ap;
         int n;
 
         va_start(ap, format);
         n = vsnprintf(start, room, format, ap);
         va_end(ap);
-        /* The last slot stays free for HARK_TRUNCATED. */
-        if (n < 0 || (size_t) n >= room || c->n_fields + 1 >= CONNECTION_FIELDS_MAX)
-                return; /* cannot happen: field_text is sized for the longest fields */
-        c->fields[c->n_fields++] = (struct iovec) { .iov_base = start, .iov_len = (size_t) n };
+        /* context_text is sized for the longest fields. */
+        assert(n > 0 && (size_t) n < room && c->n_context < ENTRY_CONTEXT_MAX);
+        c->context[c->n_context++] = (struct iovec) { .iov_base = start, .iov_len = (size_t) n };
         *used += (size_t) n + 1;
 }
 
-static void build_fields(struct connection *c) {
+static void build_context(struct connection *c) {
         size_t used = 0;
 
-        c->n_fields = 1;        /* fields[0]: the MESSAGE, set per message */
-        add_field(c, &used, "PRIORITY=%d", c->config->priority);
-        add_field(c, &used, "SYSLOG_IDENTIFIER=%s", c->config->identifier);
+        c->n_context = 0;
         if (c->peer.family == AF_UNIX) {
-                add_field(c, &used, "REMOTE_PID=%d", (int) c->peer.pid);
-                add_field(c, &used, "REMOTE_UID=%u", (unsigned) c->peer.uid);
-                add_field(c, &used, "REMOTE_GID=%u", (unsigned) c->peer.gid);
+                add_context(c, &used, "REMOTE_PID=%d", (int) c->peer.pid);
+                add_context(c, &used, "REMOTE_UID=%u", (unsigned) c->peer.uid);
+                add_context(c, &used, "REMOTE_GID=%u", (unsigned) c->peer.gid);
         } else {
-                add_field(c, &used, "REMOTE_ADDR=%s", c->peer.address);
-                add_field(c, &used, "REMOTE_PORT=%u", c->peer.port);
+                add_context(c, &used, "REMOTE_ADDR=%s", c->peer.address);
+                add_context(c, &used, "REMOTE_PORT=%u", c->peer.port);
         }
-        add_field(c, &used, "HARK_CONNECTION=%" PRIu64, c->id);
+        add_context(c, &used, "HARK_CONNECTION=%" PRIu64, c->id);
 }
 
-#define log_connection(c, level, id, ...) \
-        log_event(level, id, (c)->fields + EVENT_FIELDS_SKIP, (c)->n_fields - EVENT_FIELDS_SKIP, __VA_ARGS__)
+#define log_connection(c, level, id, ...) log_event(level, id, (c)->context, (c)->n_context, __VA_ARGS__)
+
+/* In the syslog format a NUL ends a record (Python's SysLogHandler ends
+ * each with one and no LF); so it does in auto when the stream starts like
+ * syslog ('<'). Elsewhere a NUL is data: raw messages are binary-safe. */
+static void setup_framer(struct connection *c, bool nul_ends_line) {
+        framer_init_framing(&c->framer, (size_t) c->config->max_message_size, c->config->framing,
+                            nul_ends_line ? FRAMER_NUL_ENDS_LINE : 0);
+}
 
 void connection_init(struct connection *c, struct server *s, const struct accepted *a) {
         assert(a->fd >= 0);
@@ -71,19 +71,22 @@ void connection_init(struct connection *c, struct server *s, const struct accept
         c->id = a->id;
         c->peer = a->peer;
         c->server = s;
+        c->slot = a->slot;
         c->config = server_config_acquire(s);
-        framer_init(&c->framer, (size_t) c->config->max_message_size);
-        c->last_activity_ms = a->accepted_ms;
-        build_fields(c);
+        setup_framer(c, c->config->format == FORMAT_SYSLOG);
+        build_context(c);
+        entry_builder_init(&c->entry, c->config, c->context, c->n_context);
         log_connection(c, LOG_DEBUG, EVENT_CONN_OPENED, "Connection %" PRIu64 " from %s opened", c->id,
                        c->peer.name);
 }
 
 void connection_done(struct connection *c) {
+        server_forget_fd(c->server, c->slot);
         if (c->fd >= 0)
                 close(c->fd);
         c->fd = -1;
         framer_done(&c->framer);
+        entry_builder_done(&c->entry);
         server_config_release(c->config);
         c->config = NULL;
 }
@@ -104,38 +107,52 @@ static void report_failure(struct connection *c, int error, uint64_t messages) {
                                c->peer.name, strerror(-error));
 }
 
+static void report_truncated(struct connection *c, const struct framed_message *m) {
+        static struct log_ratelimit ratelimit = LOG_RATELIMIT_INIT;
+        unsigned suppressed;
+
+        atomic_fetch_add(&c->server->counters->truncated, 1);
+        if (log_ratelimit_pass(&ratelimit, &suppressed))
+                log_connection(c, LOG_WARNING, EVENT_TRUNCATED,
+                               "Message from %s was longer than %zu bytes (max_message_size); logged its "
+                               "first %zu bytes, discarded the rest of it; %u similar messages not reported "
+                               "before this one",
+                               c->peer.name, (size_t) c->config->max_message_size, m->size, suppressed);
+}
+
+static void report_malformed(struct connection *c, const char *reason) {
+        static struct log_ratelimit ratelimit = LOG_RATELIMIT_INIT;
+        unsigned suppressed;
+
+        atomic_fetch_add(&c->server->counters->malformed, 1);
+        if (log_ratelimit_pass(&ratelimit, &suppressed))
+                log_connection(c, LOG_NOTICE, EVENT_SYSLOG_MALFORMED,
+                               "Message from %s has a broken syslog header (%s); logged it as it came; "
+                               "%u similar messages not reported before this one",
+                               c->peer.name, reason, suppressed);
+}
+
 static void deliver(void *userdata, const struct framed_message *m) {
-        static const struct iovec truncated = { .iov_base = (char *) "HARK_TRUNCATED=1", .iov_len = 16 };
         struct connection *c = userdata;
-        size_t n = c->n_fields;
+        struct entry e;
         int r;
 
-        memcpy(m->data - FRAMER_HEADROOM, "MESSAGE=", FRAMER_HEADROOM);
-        c->fields[0] = (struct iovec) { .iov_base = m->data - FRAMER_HEADROOM, .iov_len = m->size + FRAMER_HEADROOM };
+        /* Before entry_build(), which spends m. */
         if (m->truncated)
-                c->fields[n++] = truncated;
+                report_truncated(c, m);
+        entry_build(&c->entry, m, &e);
+        if (e.syslog_error)
+                report_malformed(c, e.syslog_error);
 
         c->received++;
         if (c->unconfirmed == 0 && !c->batch_failed)
                 c->batch_socket_present = journal_socket_identify(&c->batch_socket);
-        r = journal_send(c->fields, n);
+        r = journal_send(e.fields, e.n_fields);
         if (r < 0) {
                 report_failure(c, r, 1);
                 c->batch_failed = true;
         } else
                 c->unconfirmed++;
-        if (m->truncated) {
-                static struct log_ratelimit ratelimit = LOG_RATELIMIT_INIT;
-                unsigned suppressed;
-
-                atomic_fetch_add(&c->server->counters->truncated, 1);
-                if (log_ratelimit_pass(&ratelimit, &suppressed))
-                        log_connection(c, LOG_WARNING, EVENT_TRUNCATED,
-                                       "Message from %s was longer than %zu bytes (max_message_size); logged "
-                                       "its first %zu bytes, discarded the rest of the line; %u similar "
-                                       "messages not reported before this one",
-                                       c->peer.name, (size_t) c->config->max_message_size, m->size, suppressed);
-        }
 }
 
 /* A send "succeeds" even without a journal (see journal_send()), so a batch
@@ -164,6 +181,19 @@ static void confirm_sent(struct connection *c) {
         atomic_fetch_add_explicit(&c->server->counters->messages, n, memory_order_relaxed);
 }
 
+/* Starts the pending message's clock when a read began a new one, and tells
+ * admission about finished messages (its measure of an active connection). */
+static void note_progress(struct connection *c, bool ended_messages) {
+        long long now = now_ms();
+
+        if (!framer_in_line(&c->framer))
+                c->pending_since_ms = 0;
+        else if (ended_messages || c->pending_since_ms == 0)
+                c->pending_since_ms = now;
+        if (ended_messages)
+                server_note_progress(c->server, c->slot, now);
+}
+
 ssize_t connection_receive(struct connection *c, char *buffer, size_t size) {
         ssize_t n = recv(c->fd, buffer, size, MSG_DONTWAIT);
         int r;
@@ -175,13 +205,25 @@ ssize_t connection_receive(struct connection *c, char *buffer, size_t size) {
                 return c->error;
         }
         if (n > 0) {
-                c->last_activity_ms = now_ms();
+                uint64_t before = c->received;
+
+                if (!c->stream_started) {
+                        c->stream_started = true;
+                        if (c->config->format == FORMAT_AUTO && buffer[0] == '<')
+                                setup_framer(c, true);
+                }
                 r = framer_feed(&c->framer, buffer, (size_t) n, deliver, c);
                 confirm_sent(c);
+                note_progress(c, c->received != before);
                 if (r < 0)
                         return c->error = r;
         }
         return n;
+}
+
+void connection_trim(struct connection *c) {
+        framer_trim(&c->framer);
+        entry_builder_trim(&c->entry);
 }
 
 bool connection_has_unread_data(const struct connection *c) {
@@ -201,13 +243,50 @@ static bool read_already_sent(struct connection *c) {
         return n == 0;
 }
 
+static void log_failure(struct connection *c) {
+        static struct log_ratelimit ratelimit = LOG_RATELIMIT_INIT;
+        unsigned suppressed;
+
+        if (!log_ratelimit_pass(&ratelimit, &suppressed))
+                return;
+        if (c->error == -EBADMSG)
+                log_connection(c, LOG_WARNING, EVENT_FRAMING_ERROR,
+                               "Connection %" PRIu64 " from %s closed: broken octet frame (%s); %" PRIu64
+                               " messages logged before it; %u similar failures not reported before this one",
+                               c->id, c->peer.name, framer_error_reason(&c->framer), c->delivered, suppressed);
+        else
+                log_connection(c, LOG_NOTICE, EVENT_CONN_CLOSED,
+                               "Connection %" PRIu64 " from %s failed: %s; %" PRIu64 " messages "
+                               "logged; %u similar failures not reported before this one",
+                               c->id, c->peer.name, strerror(-c->error), c->delivered, suppressed);
+}
+
+static void log_evicted(struct connection *c) {
+        static struct log_ratelimit ratelimit = LOG_RATELIMIT_INIT;
+        unsigned suppressed;
+
+        if (log_ratelimit_pass(&ratelimit, &suppressed))
+                log_connection(c, LOG_NOTICE, EVENT_CONN_EVICTED,
+                               "Connection %" PRIu64 " from %s closed to make room for a new one "
+                               "(max_connections reached, no message from it for %d ms or more): %" PRIu64
+                               " messages logged; %u similar closes not reported before this one",
+                               c->id, c->peer.name, ADMISSION_EVICT_IDLE_MS, c->delivered, suppressed);
+}
+
 void connection_end(struct connection *c, enum connection_end why) {
         char reply[32];
 
-        if (why != CONNECTION_EOF && why != CONNECTION_FAILED && read_already_sent(c))
+        if (c->slot && admission_evicted(c->slot))
+                why = CONNECTION_EVICTED;
+        if (why != CONNECTION_EOF && why != CONNECTION_FAILED && why != CONNECTION_EVICTED &&
+            read_already_sent(c))
                 why = CONNECTION_EOF;
-        framer_finish(&c->framer, deliver, c);
+        /* After a framing error the framer takes nothing more: what follows
+         * the broken frame cannot be framed. */
+        (void) framer_finish(&c->framer, deliver, c);
         confirm_sent(c);
+        if (c->error == -EBADMSG)
+                atomic_fetch_add(&c->server->counters->framing_errors, 1);
 
         switch (why) {
         case CONNECTION_EOF:
@@ -220,7 +299,8 @@ void connection_end(struct connection *c, enum connection_end why) {
                 break;
         case CONNECTION_TIMED_OUT:
                 log_connection(c, LOG_INFO, EVENT_CONN_TIMED_OUT,
-                               "Connection %" PRIu64 " from %s timed out after %d ms idle: %" PRIu64 " messages logged",
+                               "Connection %" PRIu64 " from %s timed out: a message took longer than %d ms to "
+                               "arrive; logged what came of it; %" PRIu64 " messages logged",
                                c->id, c->peer.name, atomic_load(&c->server->shared->idle_timeout_ms), c->delivered);
                 break;
         case CONNECTION_DRAINED:
@@ -228,23 +308,18 @@ void connection_end(struct connection *c, enum connection_end why) {
                                "Connection %" PRIu64 " from %s closed as harkd stops: %" PRIu64 " messages logged",
                                c->id, c->peer.name, c->delivered);
                 break;
-        case CONNECTION_FAILED: {
-                static struct log_ratelimit ratelimit = LOG_RATELIMIT_INIT;
-                unsigned suppressed;
-
-                if (log_ratelimit_pass(&ratelimit, &suppressed))
-                        log_connection(c, LOG_NOTICE, EVENT_CONN_CLOSED,
-                                       "Connection %" PRIu64 " from %s failed: %s; %" PRIu64 " messages "
-                                       "logged; %u similar failures not reported before this one",
-                                       c->id, c->peer.name, strerror(-c->error), c->delivered, suppressed);
+        case CONNECTION_EVICTED:
+                log_evicted(c);
                 break;
-        }
+        case CONNECTION_FAILED:
+                log_failure(c);
+                break;
         }
 }
 
 int connection_poll_timeout(const struct connection *c) {
         int idle_ms = atomic_load_explicit(&c->server->shared->idle_timeout_ms, memory_order_relaxed), wait;
-        long long deadline = idle_ms > 0 ? c->last_activity_ms + idle_ms : -1;
+        long long deadline = idle_ms > 0 && c->pending_since_ms > 0 ? c->pending_since_ms + idle_ms : -1;
 
         if (server_stopping(c->server)) {
                 long long drain = atomic_load(&c->server->drain_deadline);
@@ -281,7 +356,7 @@ void connection_serve(struct connection *c) {
                         return connection_end(c, CONNECTION_EOF);
                 if (n != -EAGAIN)
                         return connection_end(c, CONNECTION_FAILED);
-                framer_trim(&c->framer);
+                connection_trim(c);
                 /* After the stop request stop_fd stays readable: stop watching it. */
                 r = poll(pfd, server_stopping(c->server) ? 1 : 2, connection_poll_timeout(c));
                 /* A reload may have moved the deadline while we waited. */

@@ -9,22 +9,24 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+#include "entry.h"
 #include "framer.h"
 #include "journal.h"
 #include "net.h"
 #include "server.h"
-
-/* MESSAGE, then the fields fixed for the connection (PRIORITY,
- * SYSLOG_IDENTIFIER, two or three peer fields, HARK_CONNECTION), then room
- * for HARK_TRUNCATED. */
-#define CONNECTION_FIELDS_MAX 8
 
 /* Why a connection ends. */
 enum connection_end {
         CONNECTION_EOF,         /* the peer closed or half-closed: answer "OK <n>" */
         CONNECTION_TIMED_OUT,
         CONNECTION_DRAINED,     /* harkd is stopping */
-        CONNECTION_FAILED,      /* read error or reset */
+        CONNECTION_FAILED,      /* read error, reset, or a framing error */
+        CONNECTION_EVICTED,     /* closed to make room (admission_evict()) */
+};
+
+/* A list of connections, for drivers that keep them in lists. */
+struct list {
+        struct connection *head, *tail;
 };
 
 struct connection {
@@ -32,6 +34,7 @@ struct connection {
         uint64_t id;
         struct peer peer;
         struct server *server;
+        struct admission_slot *slot;    /* the server's; NULL in a process of its own */
         struct framer framer;
         const struct hark_config *config; /* the one in force when it opened */
         uint64_t received;              /* messages framed */
@@ -40,21 +43,25 @@ struct connection {
         struct journal_socket batch_socket; /* journald's socket when the batch began */
         bool batch_socket_present;
         bool batch_failed;              /* a send of this batch failed: confirm none of it */
-        long long last_activity_ms;
+        long long opened_ms;
+        /* When the first byte of the message not yet ended arrived; 0 when
+         * none is pending. The idle timeout runs from there. */
+        long long pending_since_ms;
+        bool stream_started;            /* a byte has arrived */
         bool failure_logged;
-        int error;                      /* -errno of a failed read, for the log */
-        /* The journal entry of a message, built once: fields[0] is set to
-         * each MESSAGE in turn, the fixed fields follow. */
-        struct iovec fields[CONNECTION_FIELDS_MAX];
-        size_t n_fields;
-        char field_text[512];
-        /* For drivers that keep connections in a list (epoll). */
+        int error;                      /* -errno of a failed read (-EBADMSG: framing), for the log */
+        /* The facts about the connection in each of its entries and in
+         * harkd's log lines about it: the peer, HARK_CONNECTION. */
+        struct iovec context[ENTRY_CONTEXT_MAX];
+        size_t n_context;
+        char context_text[256];
+        struct entry_builder entry;
+        /* For drivers that keep connections in lists (epoll). */
         struct connection *prev, *next;
+        struct list *list;
 };
 
-/* Takes over the accepted connection a (its fd is then the connection's).
- * The idle clock runs from a->accepted_ms, also while the connection waited
- * in a driver's queue. */
+/* Takes over the accepted connection a (its fd is then the connection's). */
 void connection_init(struct connection *c, struct server *s, const struct accepted *a);
 
 /* Closes the socket and frees buffers. Giving the connection's slot back to
@@ -67,6 +74,10 @@ void connection_done(struct connection *c);
  * is nothing to read, or another -errno. */
 ssize_t connection_receive(struct connection *c, char *buffer, size_t size);
 
+/* Frees the buffers a connection between messages does not need: when it
+ * has nothing more to read. */
+void connection_trim(struct connection *c);
+
 /* Whether the peer has sent bytes that are not read yet. */
 bool connection_has_unread_data(const struct connection *c);
 
@@ -78,9 +89,12 @@ void connection_end(struct connection *c, enum connection_end why);
  * they look at it again at least this often. */
 #define CONNECTION_RECHECK_MS 1000
 
-/* Milliseconds to wait for the connection: until its deadline (idle timeout,
- * or the drain bound once stopping) but at most CONNECTION_RECHECK_MS; 0 when
- * the deadline has passed. */
+/* Milliseconds to wait for the connection: until its deadline (the idle
+ * timeout, which runs only while a message is pending, from its first byte:
+ * a connection between messages may stay silent for ever, and a sender that
+ * drips a message byte by byte does not restart the clock; or the drain
+ * bound once stopping) but at most CONNECTION_RECHECK_MS; 0 when the
+ * deadline has passed. */
 int connection_poll_timeout(const struct connection *c);
 
 /* Why the connection should end now that its deadline passed. */

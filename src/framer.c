@@ -52,27 +52,14 @@ void framer_trim(struct framer *f) {
         }
 }
 
+const char *const framing_names[FRAMING_COUNT] = {
+        [FRAMING_LINES] = "lines",
+        [FRAMING_OCTETS] = "octets",
+        [FRAMING_AUTO] = "auto",
+};
+
 const char *framing_name(enum framing framing) {
-        switch (framing) {
-        case FRAMING_LINES:
-                return "lines";
-        case FRAMING_OCTETS:
-                return "octets";
-        case FRAMING_AUTO:
-                return "auto";
-        }
-        return NULL;
-}
-
-int framing_from_name(const char *name, enum framing *framing) {
-        static const enum framing all[] = { FRAMING_LINES, FRAMING_OCTETS, FRAMING_AUTO };
-
-        for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
-                if (strcmp(name, framing_name(all[i])) == 0) {
-                        *framing = all[i];
-                        return 0;
-                }
-        return -EINVAL;
+        return (unsigned) framing < FRAMING_COUNT ? framing_names[framing] : NULL;
 }
 
 static char *message(const struct framer *f) {

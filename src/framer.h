@@ -60,6 +60,7 @@ enum framing {
         FRAMING_OCTETS,
         FRAMING_AUTO,           /* also what framer_framing() says while undecided */
 };
+#define FRAMING_COUNT 3
 
 /* framer_init_framing() flags. */
 #define FRAMER_NUL_ENDS_LINE (1u << 0) /* lines: a NUL ends a message as '\n' does */
@@ -135,11 +136,12 @@ static inline const char *framer_error_reason(const struct framer *f) {
         return f->error_reason;
 }
 
-/* "lines", "octets" or "auto" (the names of the framing setting). */
-const char *framing_name(enum framing framing);
+/* "lines", "octets" or "auto": the values of the framing setting, indexed
+ * by enum framing. */
+extern const char *const framing_names[FRAMING_COUNT];
 
-/* The framing of that name into *framing: 0, or -EINVAL for an unknown name. */
-int framing_from_name(const char *name, enum framing *framing);
+/* framing_names[framing], or NULL for a value out of range. */
+const char *framing_name(enum framing framing);
 
 /* Bytes of a partial message held, waiting for its end. */
 static inline size_t framer_pending(const struct framer *f) {

@@ -1,8 +1,10 @@
 /* `epoll`: non-blocking sockets served by `workers` event loops, one thread
  * each. Every loop watches all listening sockets (EPOLLEXCLUSIVE wakes one
- * loop per connection) and owns the connections it accepted. Idle timeouts
- * need no timer per connection: each loop keeps its connections in order of
- * last activity, so the oldest is always at the head. */
+ * loop per connection) and owns the connections it accepted. Timeouts need
+ * no timer per connection: a loop keeps the connections with a message
+ * pending in the order their messages began (pending_since_ms, which only
+ * grows), so the head's deadline is always the next; the others, which have
+ * no deadline, wait in a list of their own. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -31,21 +33,40 @@ struct loop {
         bool stopping;
         long long accept_resume_ms;     /* after EMFILE/ENFILE; -1 when not backing off */
         long long accept_warned_ms;     /* at most one warning a second */
-        struct connection *oldest, *newest;
+        struct list pending, quiet;
         char buffer[READ_BUFFER_SIZE];
 };
 
-static void list_remove(struct loop *l, struct connection *c) {
-        *(c->prev ? &c->prev->next : &l->oldest) = c->next;
-        *(c->next ? &c->next->prev : &l->newest) = c->prev;
+static void list_remove(struct connection *c) {
+        struct list *list = c->list;
+
+        *(c->prev ? &c->prev->next : &list->head) = c->next;
+        *(c->next ? &c->next->prev : &list->tail) = c->prev;
         c->prev = c->next = NULL;
+        c->list = NULL;
 }
 
-static void list_append(struct loop *l, struct connection *c) {
-        c->prev = l->newest;
+static void list_append(struct list *list, struct connection *c) {
+        c->prev = list->tail;
         c->next = NULL;
-        *(l->newest ? &l->newest->next : &l->oldest) = c;
-        l->newest = c;
+        *(list->tail ? &list->tail->next : &list->head) = c;
+        list->tail = c;
+        c->list = list;
+}
+
+/* Into the list its state says, at the tail when its message began anew. */
+static void file(struct loop *l, struct connection *c, long long pending_since_before) {
+        struct list *want = c->pending_since_ms > 0 ? &l->pending : &l->quiet;
+
+        if (c->list == want && c->pending_since_ms == pending_since_before)
+                return;
+        if (c->list)
+                list_remove(c);
+        list_append(want, c);
+}
+
+static bool loop_empty(const struct loop *l) {
+        return !l->pending.head && !l->quiet.head;
 }
 
 static int watch(struct loop *l, int op, int fd, uint32_t events, void *tag) {
@@ -68,11 +89,13 @@ static void set_listening(struct loop *l, bool on) {
 }
 
 static void close_connection(struct loop *l, struct connection *c, enum connection_end why) {
+        struct admission_slot *slot = c->slot;
+
         connection_end(c, why);
-        list_remove(l, c);
-        server_release(l->server, &c->peer);
+        list_remove(c);
         connection_done(c);
         free(c);
+        server_release(l->server, slot);
         /* A slot is free again: resume accepting unless stopping or backing off. */
         if (!l->stopping && l->accept_resume_ms < 0 && server_has_room(l->server))
                 set_listening(l, true);
@@ -86,24 +109,19 @@ static void close_connection(struct loop *l, struct connection *c, enum connecti
 
 static void on_readable(struct loop *l, struct connection *c, uint32_t events) {
         int reads = events & EPOLLRDHUP ? READS_PER_WAKE_AFTER_CLOSE : 1;
-        bool got_data = false;
+        long long pending_since = c->pending_since_ms;
         ssize_t n;
 
-        do {
+        do
                 n = connection_receive(c, l->buffer, sizeof(l->buffer));
-                got_data = got_data || n > 0;
-        } while (n > 0 && --reads > 0);
+        while (n > 0 && --reads > 0);
         if (n == 0 || (n < 0 && n != -EAGAIN)) {
                 close_connection(l, c, n == 0 ? CONNECTION_EOF : CONNECTION_FAILED);
                 return;
         }
-        /* Keep the list in order of last activity: the oldest expires first. */
-        if (got_data) {
-                list_remove(l, c);
-                list_append(l, c);
-        }
+        file(l, c, pending_since);
         if (n == -EAGAIN)
-                framer_trim(&c->framer);
+                connection_trim(c);
 }
 
 static int add_connection(struct loop *l, const struct accepted *a) {
@@ -118,7 +136,7 @@ static int add_connection(struct loop *l, const struct accepted *a) {
                 return r;
         }
         connection_init(c, l->server, a);
-        list_append(l, c);
+        list_append(&l->quiet, c);
         /* A short-lived client has often sent (and closed) already: read now
          * rather than after another round through epoll_wait(). */
         on_readable(l, c, EPOLLRDHUP);
@@ -149,7 +167,7 @@ static void accept_connections(struct loop *l, int listen_fd) {
                         log_error("Failed to take on the connection from %s, closing it: %s", a.peer.name,
                                   strerror(-r));
                         (void) close(a.fd);
-                        server_release(s, &a.peer);
+                        server_release(s, a.slot);
                 }
         }
 }
@@ -166,16 +184,21 @@ static int expire(struct loop *l) {
         int timeout = -1;
 
         if (drain >= 0 && ms_until(drain) == 0)
-                while (l->oldest)
-                        close_connection(l, l->oldest, CONNECTION_DRAINED);
+                while (!loop_empty(l))
+                        close_connection(l, l->pending.head ? l->pending.head : l->quiet.head, CONNECTION_DRAINED);
         /* A busy loop may reach a connection late, and bytes waiting unread
-         * then are not the peer being idle. */
-        while (l->oldest && (timeout = connection_poll_timeout(l->oldest)) == 0) {
-                if (!l->stopping && connection_has_unread_data(l->oldest))
-                        on_readable(l, l->oldest, 0);
+         * then are not the message being slow. */
+        while (l->pending.head && (timeout = connection_poll_timeout(l->pending.head)) == 0) {
+                struct connection *c = l->pending.head;
+
+                if (!l->stopping && connection_has_unread_data(c))
+                        on_readable(l, c, 0);
                 else
-                        close_connection(l, l->oldest, connection_deadline_reason(l->oldest));
+                        close_connection(l, c, connection_deadline_reason(c));
         }
+        /* Without a message pending only the drain bound applies. */
+        if (!l->pending.head && l->quiet.head)
+                timeout = connection_poll_timeout(l->quiet.head);
         /* A slot freed by another loop, or a reload, may make room again. */
         if (!l->listening && !l->stopping && l->accept_resume_ms < 0 && server_has_room(l->server))
                 set_listening(l, true);
@@ -187,7 +210,7 @@ static int expire(struct loop *l) {
                 } else if (timeout < 0 || backoff < timeout)
                         timeout = backoff;
         }
-        return l->oldest || !l->stopping ? timeout : ms_until(drain);
+        return !loop_empty(l) || !l->stopping ? timeout : ms_until(drain);
 }
 
 static void *loop_run(void *arg) {
@@ -197,7 +220,7 @@ static void *loop_run(void *arg) {
         for (;;) {
                 int timeout = expire(l), n;
 
-                if (l->stopping && !l->oldest)
+                if (l->stopping && loop_empty(l))
                         break;
                 n = epoll_wait(l->epoll_fd, events, EVENTS_PER_WAIT, timeout);
                 for (int i = 0; i < n; i++) {

@@ -16,6 +16,7 @@
 struct child {
         pid_t pid;
         struct peer peer;
+        struct admission_slot *slot;
 };
 
 struct children {
@@ -27,7 +28,7 @@ struct children {
  * it lets reap() be the driver's on_wake without state in the server. */
 static struct children children;
 
-static int remember(struct children *c, pid_t pid, const struct peer *peer) {
+static int remember(struct children *c, pid_t pid, const struct accepted *a) {
         if (c->n == c->capacity) {
                 size_t capacity = c->capacity ? c->capacity * 2 : 64;
                 struct child *list = realloc(c->list, capacity * sizeof(*list));
@@ -36,7 +37,7 @@ static int remember(struct children *c, pid_t pid, const struct peer *peer) {
                 c->list = list;
                 c->capacity = capacity;
         }
-        c->list[c->n++] = (struct child) { .pid = pid, .peer = *peer };
+        c->list[c->n++] = (struct child) { .pid = pid, .peer = a->peer, .slot = a->slot };
         return 0;
 }
 
@@ -51,7 +52,7 @@ static void reap(struct server *s) {
                                 if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
                                         log_warning("Process %d serving %s ended abnormally (status 0x%x)",
                                                     (int) pid, c->list[i].peer.name, (unsigned) status);
-                                server_release(s, &c->list[i].peer);
+                                server_release(s, c->list[i].slot);
                                 c->list[i] = c->list[--c->n];
                                 break;
                         }
@@ -80,19 +81,25 @@ static void spawn(struct server *s, const struct accepted *a) {
         sigprocmask(SIG_BLOCK, &all, &saved);
         pid = fork();
         if (pid == 0) {
+                /* The slot is the parent's: the child must not touch it. */
+                struct accepted mine = *a;
+
+                mine.slot = NULL;
                 become_child(s);
                 sigprocmask(SIG_SETMASK, &saved, NULL);
-                connection_handle(s, a);
+                connection_handle(s, &mine);
                 _exit(0);
         }
         sigprocmask(SIG_SETMASK, &saved, NULL);
+        /* The child serves it; eviction cannot reach it from here. */
+        server_forget_fd(s, a->slot);
         (void) close(a->fd);
-        if (pid < 0 || remember(&children, pid, &a->peer) < 0) {
+        if (pid < 0 || remember(&children, pid, a) < 0) {
                 if (pid < 0)
                         log_error("Failed to fork for the connection from %s, closed it: %m", a->peer.name);
                 else
                         log_error("Out of memory tracking the process for %s", a->peer.name);
-                server_release(s, &a->peer);
+                server_release(s, a->slot);
         }
 }
 

@@ -46,7 +46,7 @@ static void *worker(void *arg) {
 
         while ((q = take(p))) {
                 connection_handle(p->server, &q->connection);
-                server_release(p->server, &q->connection.peer);
+                server_release(p->server, q->connection.slot);
                 free(q);
         }
         return NULL;
@@ -114,7 +114,7 @@ int mode_pool_serve(struct server *s, int want) {
                         log_error("Failed to queue the connection from %s, closing it: %s", a.peer.name,
                                   strerror(-queued));
                         (void) close(a.fd);
-                        server_release(s, &a.peer);
+                        server_release(s, a.slot);
                 }
         }
         if (!stop_workers(&p, threads, started))

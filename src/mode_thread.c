@@ -48,7 +48,7 @@ static void *connection_thread(void *arg) {
         struct threads *t = job->owner;
 
         connection_handle(t->server, &job->connection);
-        server_release(t->server, &job->connection.peer);
+        server_release(t->server, job->connection.slot);
         pthread_mutex_lock(&t->lock);
         job->next = t->finished;
         t->finished = job;
@@ -146,7 +146,7 @@ static int run_thread(struct server *s) {
                         log_error("Failed to start a thread for the connection from %s, closing it: %s",
                                   a.peer.name, strerror(-started));
                         (void) close(a.fd);
-                        server_release(s, &a.peer);
+                        server_release(s, a.slot);
                 }
         }
         if (!server_drain(s))

@@ -19,6 +19,8 @@
 #include "util.h"
 
 #define STATUS_INTERVAL_MS 2000
+/* How often quiet connections are looked for while accepting is paused. */
+#define EVICT_CHECK_MS 250
 
 /* A configuration and the connections that live by it. */
 struct config_snapshot {
@@ -180,9 +182,13 @@ int server_handle_signals(struct server *s) {
         return 0;
 }
 
-void server_release(struct server *s, const struct peer *peer) {
+void server_release(struct server *s, struct admission_slot *slot) {
         unsigned still_open;
-        bool resume = admission_release(&s->admission, peer, &still_open);
+        bool resume;
+
+        if (!slot)
+                return;
+        resume = admission_release(&s->admission, slot, &still_open);
 
         /* A stopping server waits for the last connection to end. */
         if (resume || (server_stopping(s) && still_open == 0))
@@ -190,7 +196,18 @@ void server_release(struct server *s, const struct peer *peer) {
 }
 
 bool server_has_room(struct server *s) {
-        return admission_has_room(&s->admission);
+        return admission_has_room(&s->admission, now_ms());
+}
+
+void server_note_progress(struct server *s, struct admission_slot *slot, long long now) {
+        (void) s;
+        if (slot)
+                admission_progress(slot, now);
+}
+
+void server_forget_fd(struct server *s, struct admission_slot *slot) {
+        if (slot)
+                admission_forget_fd(&s->admission, slot);
 }
 
 long long server_accept_backoff(int error, long long *warned_ms) {
@@ -204,7 +221,6 @@ long long server_accept_backoff(int error, long long *warned_ms) {
 static void stamp(struct server *s, int fd, struct accepted *a) {
         a->fd = fd;
         a->id = atomic_fetch_add(&s->shared->next_connection_id, 1);
-        a->accepted_ms = now_ms();
         atomic_fetch_add(&s->counters->accepted, 1);
 }
 
@@ -215,6 +231,7 @@ int server_adopt(struct server *s, int fd, struct accepted *a) {
                 (void) close(fd);
                 return r;
         }
+        a->slot = NULL;
         stamp(s, fd, a);
         return 0;
 }
@@ -238,7 +255,7 @@ int server_accept_from(struct server *s, int listen_fd, int flags, struct accept
                 (void) close(fd);
                 return -EAGAIN;
         }
-        r = admission_admit(&s->admission, &a->peer, &open_from_source);
+        r = admission_admit(&s->admission, &a->peer, fd, &open_from_source, &a->slot);
         if (r == -EBUSY) {
                 admission_refuse(&s->admission, fd, &a->peer, open_from_source);
                 return -EAGAIN;
@@ -301,7 +318,7 @@ static void reload(struct server *s) {
 }
 
 static void send_status(struct server *s) {
-        char text[256];
+        char text[384];
 
         counters_format_status(s->counters, admission_open(&s->admission), text, sizeof(text));
         notify_status(text);
@@ -315,12 +332,16 @@ int server_housekeeping(struct server *s) {
         if (s->driver->on_wake)
                 s->driver->on_wake(s);
         now = now_ms();
+        /* Connections grow quiet without anyone asking for room again. */
+        if (admission_evict(&s->admission, now) > 0 || admission_paused(&s->admission))
+                next = now + EVICT_CHECK_MS;
         if (s->watchdog_interval_ms > 0) {
                 if (now >= s->next_watchdog_ms) {
                         notify_watchdog();
                         s->next_watchdog_ms = now + s->watchdog_interval_ms / 2;
                 }
-                next = s->next_watchdog_ms;
+                if (next < 0 || s->next_watchdog_ms < next)
+                        next = s->next_watchdog_ms;
         }
         if (s->notify) {
                 if (now >= s->next_status_ms) {

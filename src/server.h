@@ -29,7 +29,7 @@ struct accepted {
         int fd;                         /* connected, CLOEXEC */
         struct peer peer;
         uint64_t id;                    /* HARK_CONNECTION */
-        long long accepted_ms;          /* now_ms() time: the idle clock starts here */
+        struct admission_slot *slot;    /* NULL when admission does not track it (Accept=yes) */
 };
 
 /* What all processes of one harkd see: `fork` children count here too, and
@@ -122,11 +122,20 @@ int server_adopt(struct server *s, int fd, struct accepted *a);
  * once a second, *warned_ms remembers) and returns when to try again. */
 long long server_accept_backoff(int error, long long *warned_ms);
 
-/* Gives back the slot of a connection from peer; wakes a paused accept loop. */
-void server_release(struct server *s, const struct peer *peer);
+/* Gives back the slot of an accepted connection (NULL: none); wakes a paused
+ * accept loop. */
+void server_release(struct server *s, struct admission_slot *slot);
 
-/* Whether another connection may be accepted now (max_connections). */
+/* Whether another connection may be accepted now (max_connections); when
+ * not, quiet connections are evicted to make room (admission_evict()). */
 bool server_has_room(struct server *s);
+
+/* The connection of slot (NULL: none) ended a message. */
+void server_note_progress(struct server *s, struct admission_slot *slot, long long now);
+
+/* The socket of slot (NULL: none) is about to be closed, or to be served by
+ * another process: see admission_forget_fd(). */
+void server_forget_fd(struct server *s, struct admission_slot *slot);
 
 /* Duties of the main loop between waits: reload when asked, the driver's
  * on_wake, status, watchdog. Returns the poll timeout (ms) until the next

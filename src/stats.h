@@ -11,6 +11,9 @@ struct counters {
         atomic_ullong messages;         /* confirmed as delivered to the journal */
         atomic_ullong truncated;
         atomic_ullong failed;           /* framed but not delivered */
+        atomic_ullong malformed;        /* syslog messages with a broken header, logged raw */
+        atomic_ullong framing_errors;   /* connections closed for a broken octet frame */
+        atomic_ullong evicted;          /* connections closed to make room at max_connections */
 };
 
 /* Writes the STATUS= text (without "STATUS=") for counters and the number of

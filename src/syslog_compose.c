@@ -20,13 +20,14 @@ static const char *const facility_names[SYSLOG_FACILITY_MAX + 1] = {
 
 static const char BOM[3] = { '\xef', '\xbb', '\xbf' };
 
-/* 1 to digits decimal digits, nothing else, of value at most max. */
+/* 1 to digits decimal digits and nothing else, no leading zero (as in a
+ * PRI), of value at most max. */
 static int small_number(const char *s, size_t digits, int max) {
         int value = 0;
         size_t n = 0;
 
         for (; s[n] >= '0' && s[n] <= '9'; n++) {
-                if (n == digits)
+                if (n == digits || (n == 1 && s[0] == '0'))
                         return -EINVAL;
                 value = value * 10 + (s[n] - '0');
         }

@@ -1330,20 +1330,13 @@ static void headroom_before_an_octet_frame_holds_a_field_name(void **state) {
 }
 
 static void framings_have_names(void **state) {
-        static const enum framing all[] = { FRAMING_LINES, FRAMING_OCTETS, FRAMING_AUTO };
-        enum framing framing;
-
         (void) state;
-        for (size_t i = 0; i < ELEMENTSOF(all); i++) {
-                assert_int_equal(framing_from_name(framing_name(all[i]), &framing), 0);
-                assert_int_equal(framing, all[i]);
-        }
         assert_string_equal(framing_name(FRAMING_LINES), "lines");
         assert_string_equal(framing_name(FRAMING_OCTETS), "octets");
         assert_string_equal(framing_name(FRAMING_AUTO), "auto");
-        assert_int_equal(framing_from_name("LINES", &framing), -EINVAL);
-        assert_int_equal(framing_from_name("", &framing), -EINVAL);
-        assert_int_equal(framing_from_name("octet", &framing), -EINVAL);
+        assert_null(framing_name(FRAMING_COUNT));
+        for (size_t i = 0; i < FRAMING_COUNT; i++)
+                assert_non_null(framing_names[i]);
 }
 
 int main(void) {
