@@ -48,11 +48,11 @@ const char *syslog_facility_name(int facility) {
 
 int syslog_severity_from_string(const char *s) {
         assert(s);
-        /* priority_from_string() reads numbers with strtol(), which would
-         * also take " 3" and "+3". */
-        if (*s >= '0' && *s <= '9')
-                return small_number(s, 1, SYSLOG_SEVERITY_MAX);
-        return priority_from_string(s);
+        /* Names from priority_from_string(); numbers strictly here, since
+         * its strtol() would also take " 3" and "+3". */
+        if (*s >= 'a' && *s <= 'z')
+                return priority_from_string(s);
+        return small_number(s, 1, SYSLOG_SEVERITY_MAX);
 }
 
 int syslog_time_local(time_t seconds, long usec, struct syslog_time *t) {
