@@ -96,7 +96,7 @@ static int take_priority(const char *arg, struct client_options *o, FILE *err) {
                 o->facility = v;
         }
         v = syslog_severity_from_string(level);
-        if (v < 0 && !dot && syslog_facility_from_string(level) >= 0)
+        if (v < 0 && !dot && *level >= 'a' && syslog_facility_from_string(level) >= 0)
                 return usage_error(err, "invalid priority '%s': a facility alone, give a level too, as in %s.info",
                                    arg, arg);
         if (v < 0)
@@ -163,6 +163,20 @@ enum {
         OPT_FIELD,
         OPT_OCTET_COUNT,
 };
+
+/* Whether arg is "--NAME=VALUE" for an option that takes no value, which
+ * getopt_long() reports as an error with optopt set to that option's code
+ * (not a short option's letter). */
+static bool takes_no_value(const struct option *options, const char *arg, int code) {
+        const char *eq = strchr(arg, '=');
+
+        if (strncmp(arg, "--", 2) != 0 || !eq)
+                return false;
+        for (const struct option *o = options; o->name; o++)
+                if (o->has_arg == no_argument && o->val == code && strncmp(o->name, arg + 2, (size_t) (eq - arg - 2)) == 0)
+                        return true;
+        return false;
+}
 
 int client_parse_args(int argc, char **argv, struct client_options *o, FILE *out, FILE *err) {
         static const struct option options[] = {
@@ -235,6 +249,9 @@ int client_parse_args(int argc, char **argv, struct client_options *o, FILE *out
                 case ':':
                         return usage_error(err, "option '%s' needs a value", argv[optind - 1]);
                 default:
+                        if (optopt && takes_no_value(options, argv[optind - 1], optopt))
+                                return usage_error(err, "option '%.*s' takes no value",
+                                                   (int) strcspn(argv[optind - 1], "="), argv[optind - 1]);
                         if (optopt)
                                 return usage_error(err, "unknown option '-%s'", (const char[]) { (char) optopt, 0 });
                         return usage_error(err, "unknown option '%s'", argv[optind - 1]);

@@ -1,5 +1,5 @@
 /* Unit tests of the client's command line and target (src/client.c):
- * client_parse_args() and client_resolve_target(). */
+ * client_parse_args() (with the syslog options) and client_resolve_target(). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -217,6 +217,113 @@ static void defaults_without_arguments(void **state) {
         assert_true(x->options.timeout == 10.0);
         assert_false(x->options.ping);
         assert_int_equal(x->options.n_messages, 0);
+        assert_false(x->options.syslog);
+        assert_int_equal(x->options.facility, 1);
+        assert_int_equal(x->options.severity, 5);
+        assert_null(x->options.tag);
+        assert_int_equal(x->options.n_fields, 0);
+        assert_false(x->options.octet_count);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The syslog options: any of them makes the messages RFC 5424. */
+
+struct syslog_case {
+        const char *const *args;
+        int facility, severity;
+        const char *tag;
+        const char *fields[4];          /* NULL-terminated */
+        bool octet_count;
+        int n_messages;
+};
+
+#define PRI(f, s) .facility = (f), .severity = (s)
+#define USER_NOTICE PRI(1, 5)
+
+static const struct syslog_case syslog_cases[] = {
+        { ARGS("--priority", "local0.warning", "m"), PRI(16, 4), .n_messages = 1 },
+        { ARGS("--priority=warning"), PRI(1, 4) },
+        { ARGS("--priority", "err"), PRI(1, 3) },
+        { ARGS("--priority", "error"), PRI(1, 3) },
+        { ARGS("--priority", "warn"), PRI(1, 4) },
+        { ARGS("--priority", "0"), PRI(1, 0) },
+        { ARGS("--priority", "7"), PRI(1, 7) },
+        { ARGS("--priority", "kern.emerg"), PRI(0, 0) },
+        { ARGS("--priority", "authpriv.alert"), PRI(10, 1) },
+        { ARGS("--priority", "ftp.crit"), PRI(11, 2) },
+        { ARGS("--priority", "local7.debug"), PRI(23, 7) },
+        { ARGS("--priority", "23.7"), PRI(23, 7) },
+        { ARGS("--priority", "12.info"), PRI(12, 6) },
+        { ARGS("--priority", "0.notice"), PRI(0, 5) },
+        { ARGS("--priority", "daemon.6"), PRI(3, 6) },
+        /* The last one counts, each part on its own. */
+        { ARGS("--priority", "mail.info", "--priority", "debug"), PRI(2, 7) },
+        { ARGS("--tag", "myapp"), USER_NOTICE, .tag = "myapp" },
+        { ARGS("--tag=a[1]:"), USER_NOTICE, .tag = "a[1]:" },
+        { ARGS("--tag", "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijkl"), USER_NOTICE,
+          .tag = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijkl" },
+        { ARGS("--field", "ORDER_ID=4711"), USER_NOTICE, .fields = { "ORDER_ID=4711" } },
+        { ARGS("--field", "A=", "--field=B=x=y", "--field", "A=again"), USER_NOTICE,
+          .fields = { "A=", "B=x=y", "A=again" } },
+        { ARGS("--field", "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345=32 bytes"), USER_NOTICE,
+          .fields = { "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345=32 bytes" } },
+        { ARGS("--field", "X=\"quoted\" ] \\"), USER_NOTICE, .fields = { "X=\"quoted\" ] \\" } },
+        { ARGS("--octet-count", "--field", "TRACE=a\nb", "x"), USER_NOTICE, .fields = { "TRACE=a\nb" },
+          .octet_count = true, .n_messages = 1 },
+        { ARGS("--field", "TRACE=a\nb", "--octet-count"), USER_NOTICE, .fields = { "TRACE=a\nb" },
+          .octet_count = true },
+        { ARGS("--octet-count", "-", "two\nlines"), USER_NOTICE, .octet_count = true, .n_messages = 2 },
+        { ARGS("--priority", "local0.warning", "--tag", "myapp", "--field", "ORDER_ID=4711", "disk almost full"),
+          PRI(16, 4), .tag = "myapp", .fields = { "ORDER_ID=4711" }, .n_messages = 1 },
+};
+
+static void syslog_options_parse(void **state) {
+        struct fixture *x = *state;
+
+        for (size_t i = 0; i < ELEMENTSOF(syslog_cases); i++) {
+                const struct syslog_case *c = &syslog_cases[i];
+                const struct client_options *o = &x->options;
+                int status, n = 0;
+
+                assert_int_equal(open_streams(x), 0);
+                status = parse(x, c->args);
+                if (status != CLIENT_CONTINUE)
+                        fail_msg("%s %s: status %d, err '%s'", c->args[0], c->args[1] ? c->args[1] : "", status,
+                                 err_text(x));
+                if (!o->syslog || o->facility != c->facility || o->severity != c->severity ||
+                    o->octet_count != c->octet_count || o->n_messages != c->n_messages)
+                        fail_msg("%s %s: syslog %d facility %d severity %d octets %d messages %d", c->args[0],
+                                 c->args[1] ? c->args[1] : "", o->syslog, o->facility, o->severity, o->octet_count,
+                                 o->n_messages);
+                check_string(c->args[0], "tag", o->tag, c->tag);
+                while (c->fields[n])
+                        n++;
+                assert_int_equal(o->n_fields, n);
+                for (int f = 0; f < n; f++)
+                        check_string(c->args[0], "field", o->fields[f], c->fields[f]);
+                check_string(c->args[0], "errors", err_text(x), "");
+        }
+}
+
+/* As many fields as harkd logs of one message, and not one more. */
+static void at_most_64_fields(void **state) {
+        struct fixture *x = *state;
+        char *argv[2 * CLIENT_FIELDS_MAX + 4], names[CLIENT_FIELDS_MAX + 1][16];
+        int argc = 0;
+
+        argv[argc++] = "hark";
+        for (int i = 0; i <= CLIENT_FIELDS_MAX; i++) {
+                snprintf(names[i], sizeof(names[i]), "F%d=%d", i, i);
+                argv[argc++] = "--field";
+                argv[argc++] = names[i];
+        }
+        argv[argc] = NULL;
+        assert_int_equal(client_parse_args(argc - 2, argv, &x->options, x->out, x->err), CLIENT_CONTINUE);
+        assert_int_equal(x->options.n_fields, CLIENT_FIELDS_MAX);
+        assert_string_equal(x->options.fields[CLIENT_FIELDS_MAX - 1], "F63=63");
+        assert_int_equal(client_parse_args(argc, argv, &x->options, x->out, x->err), EX_USAGE);
+        assert_string_equal(err_text(x), "hark: more than 64 --field options (harkd logs no more fields of a message)"
+                                         "\nTry 'hark --help'.\n");
 }
 
 /* ------------------------------------------------------------------------ */
@@ -253,6 +360,72 @@ static const struct usage_case usage_cases[] = {
         { ARGS("-x"), "hark: unknown option '-x'" TRY },
         { ARGS("-P"), "hark: unknown option '-P'" TRY },
         { ARGS("-H", "h", "-x", "message"), "hark: unknown option '-x'" TRY },
+        /* getopt_long() gives these the option's code as if it were a letter. */
+        { ARGS("--ping=yes"), "hark: option '--ping' takes no value" TRY },
+        { ARGS("--help=me"), "hark: option '--help' takes no value" TRY },
+        { ARGS("--version="), "hark: option '--version' takes no value" TRY },
+        { ARGS("--host=a", "-xV"), "hark: unknown option '-x'" TRY },
+};
+
+#define FACILITIES "(kern, user, mail, daemon, auth, syslog, lpr, news, uucp, cron, authpriv, ftp, " \
+                   "local0 to local7, or 0-23)"
+#define LEVELS "(emerg, alert, crit, err, warning, notice, info, debug, or 0-7)"
+#define A_NAME "a journal field name is A-Z, 0-9 and '_', starting with a letter"
+#define RESERVED "reserved, harkd or journald sets it " \
+                 "(_*, MESSAGE, PRIORITY, SYSLOG_*, REMOTE_*, HARK_*, OBJECT_*, COREDUMP_*)"
+
+static const struct usage_case syslog_usage_cases[] = {
+        { ARGS("--priority", "bogus"), "hark: invalid priority 'bogus': unknown level 'bogus' " LEVELS TRY },
+        { ARGS("--priority", ""), "hark: invalid priority '': unknown level '' " LEVELS TRY },
+        { ARGS("--priority", "8"), "hark: invalid priority '8': unknown level '8' " LEVELS TRY },
+        { ARGS("--priority", "-1"), "hark: invalid priority '-1': unknown level '-1' " LEVELS TRY },
+        { ARGS("--priority", " 3"), "hark: invalid priority ' 3': unknown level ' 3' " LEVELS TRY },
+        { ARGS("--priority", "INFO"), "hark: invalid priority 'INFO': unknown level 'INFO' " LEVELS TRY },
+        { ARGS("--priority", "local0"),
+          "hark: invalid priority 'local0': a facility alone, give a level too, as in local0.info" TRY },
+        { ARGS("--priority", "local0."), "hark: invalid priority 'local0.': unknown level '' " LEVELS TRY },
+        { ARGS("--priority", "local0.warning.x"),
+          "hark: invalid priority 'local0.warning.x': unknown level 'warning.x' " LEVELS TRY },
+        { ARGS("--priority", ".info"), "hark: invalid priority '.info': unknown facility '' " FACILITIES TRY },
+        { ARGS("--priority", "local8.info"),
+          "hark: invalid priority 'local8.info': unknown facility 'local8' " FACILITIES TRY },
+        { ARGS("--priority", "24.info"), "hark: invalid priority '24.info': unknown facility '24' " FACILITIES TRY },
+        { ARGS("--priority", "averyveryverylongfacility.info"),
+          "hark: invalid priority 'averyveryverylongfacility.info': unknown facility 'averyveryverylongfacility' "
+          FACILITIES TRY },
+        { ARGS("--tag", ""), "hark: invalid tag '' (1-48 printable ASCII characters, no spaces)" TRY },
+        { ARGS("--tag", "my app"), "hark: invalid tag 'my app' (1-48 printable ASCII characters, no spaces)" TRY },
+        { ARGS("--tag", "caf\xc3\xa9"),
+          "hark: invalid tag 'caf\xc3\xa9' (1-48 printable ASCII characters, no spaces)" TRY },
+        { ARGS("--tag", "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijklm"),
+          "hark: invalid tag 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijklm' "
+          "(1-48 printable ASCII characters, no spaces)" TRY },
+        { ARGS("--field", "ORDER_ID"), "hark: invalid field 'ORDER_ID' (expected KEY=VALUE)" TRY },
+        { ARGS("--field", ""), "hark: invalid field '' (expected KEY=VALUE)" TRY },
+        { ARGS("--field", "=4711"), "hark: invalid field '=4711': the name before '=' is empty" TRY },
+        { ARGS("--field", "order_id=4711"), "hark: invalid field name 'order_id': " A_NAME TRY },
+        { ARGS("--field", "1ST=x"), "hark: invalid field name '1ST': " A_NAME TRY },
+        { ARGS("--field", "A-B=x"), "hark: invalid field name 'A-B': " A_NAME TRY },
+        { ARGS("--field", "A B=x"), "hark: invalid field name 'A B': " A_NAME TRY },
+        { ARGS("--field", "_PID=1"), "hark: invalid field name '_PID': " A_NAME TRY },
+        { ARGS("--field", "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456=x"),
+          "hark: invalid field name 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456': longer than 32 bytes (RFC 5424's PARAM-NAME)"
+          TRY },
+        { ARGS("--field", "MESSAGE=x"), "hark: invalid field name 'MESSAGE': " RESERVED TRY },
+        { ARGS("--field", "PRIORITY=0"), "hark: invalid field name 'PRIORITY': " RESERVED TRY },
+        { ARGS("--field", "SYSLOG_IDENTIFIER=x"), "hark: invalid field name 'SYSLOG_IDENTIFIER': " RESERVED TRY },
+        { ARGS("--field", "REMOTE_ADDR=1.2.3.4"), "hark: invalid field name 'REMOTE_ADDR': " RESERVED TRY },
+        { ARGS("--field", "HARK_CONNECTION=1"), "hark: invalid field name 'HARK_CONNECTION': " RESERVED TRY },
+        { ARGS("--field", "OBJECT_SYSTEMD_UNIT=ssh.service"),
+          "hark: invalid field name 'OBJECT_SYSTEMD_UNIT': " RESERVED TRY },
+        { ARGS("--field", "COREDUMP_UNIT=x"), "hark: invalid field name 'COREDUMP_UNIT': " RESERVED TRY },
+        { ARGS("--field", "A=1", "--field", "TRACE=a\nb", "m"),
+          "hark: the value of field 'TRACE' holds a newline: that needs --octet-count" TRY },
+        { ARGS("--octet-count=yes"), "hark: option '--octet-count' takes no value" TRY },
+        { ARGS("--octet=yes"), "hark: option '--octet' takes no value" TRY },
+        { ARGS("--priority"), "hark: option '--priority' needs a value" TRY },
+        { ARGS("--tag"), "hark: option '--tag' needs a value" TRY },
+        { ARGS("--field"), "hark: option '--field' needs a value" TRY },
 };
 
 /* Which option lacks its value, named as it was written. */
@@ -286,6 +459,10 @@ static void check_usage_errors(struct fixture *x, const struct usage_case *cases
 
 static void bad_values_and_options_are_usage_errors(void **state) {
         check_usage_errors(*state, usage_cases, ELEMENTSOF(usage_cases));
+}
+
+static void bad_syslog_options_are_usage_errors(void **state) {
+        check_usage_errors(*state, syslog_usage_cases, ELEMENTSOF(syslog_usage_cases));
 }
 
 static void an_option_without_its_value_is_named(void **state) {
@@ -463,6 +640,9 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(defaults_without_arguments, fixture_setup, fixture_teardown),
                 cmocka_unit_test_setup_teardown(command_lines_that_parse, fixture_setup, fixture_teardown),
                 cmocka_unit_test_setup_teardown(bad_values_and_options_are_usage_errors, fixture_setup, fixture_teardown),
+                cmocka_unit_test_setup_teardown(syslog_options_parse, fixture_setup, fixture_teardown),
+                cmocka_unit_test_setup_teardown(at_most_64_fields, fixture_setup, fixture_teardown),
+                cmocka_unit_test_setup_teardown(bad_syslog_options_are_usage_errors, fixture_setup, fixture_teardown),
                 cmocka_unit_test_setup_teardown(an_option_without_its_value_is_named, fixture_setup, fixture_teardown),
                 cmocka_unit_test_setup_teardown(an_unknown_option_in_a_group_is_named, fixture_setup, fixture_teardown),
                 cmocka_unit_test_setup_teardown(help_prints_usage_on_out, fixture_setup, fixture_teardown),
