@@ -168,15 +168,13 @@ bool admission_release(struct admission *a, struct admission_slot *slot, unsigne
         return resume;
 }
 
-bool admission_has_room(struct admission *a, long long now) {
+bool admission_has_room(struct admission *a) {
         bool room;
 
         pthread_mutex_lock(&a->lock);
         room = a->active < connection_limit(a);
         a->paused = !room;
         pthread_mutex_unlock(&a->lock);
-        if (!room)
-                (void) admission_evict(a, now);
         return room;
 }
 
@@ -196,8 +194,10 @@ static struct admission_slot *pick_victim(struct admission *a, long long now) {
                                 if (slot->fd < 0 || atomic_load(&slot->evicted) ||
                                     now - progress < ADMISSION_EVICT_IDLE_MS)
                                         continue;
+                                /* A source's list runs from its newest connection
+                                 * to its oldest: on a tie the older one goes. */
                                 if (!victim || source->count > victim_count ||
-                                    progress < atomic_load_explicit(&victim->progress_ms, memory_order_relaxed)) {
+                                    progress <= atomic_load_explicit(&victim->progress_ms, memory_order_relaxed)) {
                                         victim = slot;
                                         victim_count = source->count;
                                 }
@@ -206,11 +206,13 @@ static struct admission_slot *pick_victim(struct admission *a, long long now) {
         return victim;
 }
 
-unsigned admission_evict(struct admission *a, long long now) {
+unsigned admission_evict(struct admission *a, long long now, unsigned waiting) {
         unsigned evicted = 0, batch;
 
         pthread_mutex_lock(&a->lock);
         batch = connection_limit(a) / 16 + 1;
+        if (waiting < batch)
+                batch = waiting;
         /* Evictions still ending count against the batch: a second call
          * before they are released does not evict more. */
         while (a->paused && a->evicting < batch) {

@@ -74,19 +74,20 @@ static inline bool admission_evicted(const struct admission_slot *slot) {
 bool admission_release(struct admission *a, struct admission_slot *slot, unsigned *still_open);
 
 /* Whether another connection fits now. A no pauses accepting until a release
- * reports room again, and evicts (admission_evict()). */
-bool admission_has_room(struct admission *a, long long now);
+ * reports room again. */
+bool admission_has_room(struct admission *a);
 
-/* While accepting is paused for lack of room: connections that have ended no
- * message for ADMISSION_EVICT_IDLE_MS make room for the newcomers waiting in
- * the listen queue. Those of the source holding the most slots go first, the
- * longest quiet first, at most a sixteenth of the limit per call: their
- * sockets are shut down, which ends them in their drivers as evicted. So one
- * address holding every slot with silent or slow-drip connections cannot
- * lock out the others, while a busy harkd whose connections all make
- * progress keeps its newcomers waiting in the queue, as before. Returns how
- * many were evicted. */
-unsigned admission_evict(struct admission *a, long long now);
+/* While accepting is paused for lack of room and `waiting` newcomers wait in
+ * the listen queue: connections that have ended no message for
+ * ADMISSION_EVICT_IDLE_MS make room for them. Those of the source holding
+ * the most slots go first, the longest quiet first; no more than wait, and
+ * at most a sixteenth of the limit at a time (counting evictions not yet
+ * released): their sockets are shut down, which ends them in their drivers
+ * as evicted. So one address holding every slot with silent or slow-drip
+ * connections cannot lock out the others, while a busy harkd whose
+ * connections all make progress keeps its newcomers waiting in the queue,
+ * as before. Returns how many were evicted. */
+unsigned admission_evict(struct admission *a, long long now, unsigned waiting);
 
 #define ADMISSION_EVICT_IDLE_MS 1000
 

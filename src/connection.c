@@ -281,9 +281,13 @@ void connection_end(struct connection *c, enum connection_end why) {
         if (why != CONNECTION_EOF && why != CONNECTION_FAILED && why != CONNECTION_EVICTED &&
             read_already_sent(c))
                 why = CONNECTION_EOF;
-        /* After a framing error the framer takes nothing more: what follows
-         * the broken frame cannot be framed. */
-        (void) framer_finish(&c->framer, deliver, c);
+        /* A stream that ends inside an octet frame's length is broken like
+         * one with a bad length: no answer. After a framing error the framer
+         * takes nothing more. */
+        if (framer_finish(&c->framer, deliver, c) == -EBADMSG && why == CONNECTION_EOF) {
+                c->error = -EBADMSG;
+                why = CONNECTION_FAILED;
+        }
         confirm_sent(c);
         if (c->error == -EBADMSG)
                 atomic_fetch_add(&c->server->counters->framing_errors, 1);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +57,20 @@ int peer_from_address(int fd, const struct sockaddr_storage *sa, socklen_t len, 
         if (sa->ss_family != AF_INET && sa->ss_family != AF_INET6)
                 return -EAFNOSUPPORT;
         describe_inet(peer, sa, len);
+        return 0;
+}
+
+int fd_set_keepalive(int fd) {
+        static const struct { int level, name, value; } options[] = {
+                { SOL_SOCKET, SO_KEEPALIVE, 1 },
+                { IPPROTO_TCP, TCP_KEEPIDLE, NET_KEEPALIVE_IDLE_S },
+                { IPPROTO_TCP, TCP_KEEPINTVL, NET_KEEPALIVE_INTERVAL_S },
+                { IPPROTO_TCP, TCP_KEEPCNT, NET_KEEPALIVE_COUNT },
+        };
+
+        for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++)
+                if (setsockopt(fd, options[i].level, options[i].name, &options[i].value, sizeof(int)) < 0)
+                        return -errno;
         return 0;
 }
 

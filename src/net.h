@@ -23,6 +23,17 @@ int peer_from_socket(int fd, struct peer *peer);
 /* The same from the address accept(2) returned (fd only for SO_PEERCRED). */
 int peer_from_address(int fd, const struct sockaddr_storage *sa, socklen_t len, struct peer *peer);
 
+/* TCP keepalive probes on a connected TCP socket: a peer that vanished
+ * without a FIN or RST (a crashed host, a cable pulled) is noticed after
+ * NET_KEEPALIVE_IDLE_S of silence plus NET_KEEPALIVE_COUNT probes
+ * NET_KEEPALIVE_INTERVAL_S apart, about two minutes, and its connection then
+ * fails with ETIMEDOUT. harkd relies on this rather than on an idle timeout,
+ * which would close live senders that are merely quiet. */
+#define NET_KEEPALIVE_IDLE_S 60
+#define NET_KEEPALIVE_INTERVAL_S 10
+#define NET_KEEPALIVE_COUNT 6
+int fd_set_keepalive(int fd);
+
 int fd_set_nonblocking(int fd, bool nonblocking);
 int fd_set_cloexec(int fd);
 

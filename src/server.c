@@ -10,6 +10,8 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -195,8 +197,38 @@ void server_release(struct server *s, struct admission_slot *slot) {
                 wake(s->wake_fd);
 }
 
+/* Connections waiting in the listen queues: for TCP the accept queue's
+ * length (TCP_INFO of a listening socket), for others 1 when any waits. */
+static unsigned listeners_waiting(struct server *s) {
+        unsigned waiting = 0;
+
+        for (size_t i = 0; i < s->listeners.n; i++) {
+                struct tcp_info info;
+                socklen_t len = sizeof(info);
+                struct pollfd pfd = { .fd = s->listeners.fds[i], .events = POLLIN };
+
+                if (getsockopt(pfd.fd, IPPROTO_TCP, TCP_INFO, &info, &len) == 0)
+                        waiting += info.tcpi_unacked;
+                else if (poll(&pfd, 1, 0) > 0)
+                        waiting++;
+        }
+        return waiting;
+}
+
+/* Evicts quiet connections for the newcomers waiting, if any. */
+static unsigned evict_for_newcomers(struct server *s, long long now) {
+        unsigned waiting;
+
+        if (!admission_paused(&s->admission) || (waiting = listeners_waiting(s)) == 0)
+                return 0;
+        return admission_evict(&s->admission, now, waiting);
+}
+
 bool server_has_room(struct server *s) {
-        return admission_has_room(&s->admission, now_ms());
+        if (admission_has_room(&s->admission))
+                return true;
+        (void) evict_for_newcomers(s, now_ms());
+        return false;
 }
 
 void server_note_progress(struct server *s, struct admission_slot *slot, long long now) {
@@ -219,6 +251,10 @@ long long server_accept_backoff(int error, long long *warned_ms) {
 
 /* The one place where a connection becomes the server's. */
 static void stamp(struct server *s, int fd, struct accepted *a) {
+        /* Without it the connection of a vanished peer would hold its slot
+         * for ever (see fd_set_keepalive()); failing to set it costs only that. */
+        if (a->peer.family != AF_UNIX)
+                (void) fd_set_keepalive(fd);
         a->fd = fd;
         a->id = atomic_fetch_add(&s->shared->next_connection_id, 1);
         atomic_fetch_add(&s->counters->accepted, 1);
@@ -333,7 +369,7 @@ int server_housekeeping(struct server *s) {
                 s->driver->on_wake(s);
         now = now_ms();
         /* Connections grow quiet without anyone asking for room again. */
-        if (admission_evict(&s->admission, now) > 0 || admission_paused(&s->admission))
+        if (evict_for_newcomers(s, now) > 0 || admission_paused(&s->admission))
                 next = now + EVICT_CHECK_MS;
         if (s->watchdog_interval_ms > 0) {
                 if (now >= s->next_watchdog_ms) {

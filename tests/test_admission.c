@@ -120,15 +120,15 @@ static void test_global_limit(void **state) {
         unsigned still_open;
 
         for (int i = 0; i < 3; i++) {
-                assert_true(admission_has_room(a, now_ms()));
+                assert_true(admission_has_room(a));
                 admit_ok(a, i == 1 ? "192.0.2.2" : "192.0.2.1");
         }
         assert_int_equal(admission_open(a), 3);
-        assert_false(admission_has_room(a, now_ms()));
+        assert_false(admission_has_room(a));
         /* The accept loop paused at "no room": the first release says resume. */
         assert_true(release(a, "192.0.2.1", &still_open));
         assert_int_equal(still_open, 2);
-        assert_true(admission_has_room(a, now_ms()));
+        assert_true(admission_has_room(a));
         /* No pause since: a further release has nothing to resume. */
         assert_false(release(a, "192.0.2.2", &still_open));
         assert_false(release(a, "192.0.2.1", &still_open));
@@ -200,16 +200,16 @@ static void test_mode_limit(void **state) {
 
         admission_set_mode_limit(a, 1);
         admit_ok(a, "192.0.2.1");
-        assert_false(admission_has_room(a, now_ms()));
+        assert_false(admission_has_room(a));
         assert_true(release(a, "192.0.2.1", &still_open));
         admit_ok(a, "192.0.2.1");
         admission_set_mode_limit(a, 0);
-        assert_true(admission_has_room(a, now_ms()));
+        assert_true(admission_has_room(a));
         /* A mode limit above max_connections changes nothing. */
         admission_set_mode_limit(a, 50);
         admit_ok(a, "192.0.2.2");
         admit_ok(a, "192.0.2.3");
-        assert_false(admission_has_room(a, now_ms()));
+        assert_false(admission_has_room(a));
 }
 
 static void test_new_limits_apply_to_next_admissions(void **state) {
@@ -223,11 +223,11 @@ static void test_new_limits_apply_to_next_admissions(void **state) {
          * but nobody new comes in until the count is below them. */
         admission_set_limits(a, 2, 1);
         assert_int_equal(admission_open(a), 3);
-        assert_false(admission_has_room(a, now_ms()));
+        assert_false(admission_has_room(a));
         assert_false(release(a, "192.0.2.9", &still_open));
-        assert_false(admission_has_room(a, now_ms()));
+        assert_false(admission_has_room(a));
         assert_true(release(a, "192.0.2.9", &still_open));
-        assert_true(admission_has_room(a, now_ms()));
+        assert_true(admission_has_room(a));
         assert_int_equal(admit(a, &p, &open_from_source), -EBUSY);
         assert_int_equal(open_from_source, 1);
         admit_ok(a, "192.0.2.10");
@@ -297,7 +297,7 @@ static void *churn(void *arg) {
 
                 if (admission_admit(c->admission, &p, -1, &open_from_source, &slot) == 0)
                         (void) admission_release(c->admission, slot, &still_open);
-                (void) admission_has_room(c->admission, now_ms());
+                (void) admission_has_room(c->admission);
         }
         return NULL;
 }
@@ -354,16 +354,18 @@ static void test_eviction_takes_from_the_biggest_source(void **state) {
 
         peers[0] = admit_quiet(a, "192.0.2.1", 5000);           /* alone: the smaller source */
         peers[1] = admit_quiet(a, "192.0.2.9", 2000);
-        assert_int_equal(admission_evict(a, now_ms()), 0);       /* room: nothing to do */
+        assert_int_equal(admission_evict(a, now_ms(), 5), 0);    /* room: nothing to do */
         peers[2] = admit_quiet(a, "192.0.2.9", 3000);
-        assert_false(admission_has_room(a, now_ms()));            /* full: evicts one */
+        assert_false(admission_has_room(a));                       /* full: pauses */
+        assert_int_equal(admission_evict(a, now_ms(), 0), 0);    /* nobody waits */
+        assert_int_equal(admission_evict(a, now_ms(), 5), 1);    /* batch of 3/16 + 1 */
         assert_true(was_shut_down(peers[2]));
         assert_false(was_shut_down(peers[0]));
         assert_false(was_shut_down(peers[1]));
         assert_int_equal(atomic_load(&x->counters.evicted), 1);
         assert_true(admission_evicted(held[n_held - 1].slot));
-        /* Until it is released, asking again evicts no more (batch of one). */
-        assert_int_equal(admission_evict(a, now_ms()), 0);
+        /* Until it is released, asking again evicts no more. */
+        assert_int_equal(admission_evict(a, now_ms(), 5), 0);
         close_held_sockets(a, peers, 3);
 }
 
@@ -375,12 +377,13 @@ static void test_eviction_spares_active_connections(void **state) {
 
         for (int i = 0; i < 3; i++)
                 peers[i] = admit_quiet(a, "192.0.2.9", 0);
-        assert_false(admission_has_room(a, now_ms()));
+        assert_false(admission_has_room(a));
+        assert_int_equal(admission_evict(a, now_ms(), 1), 0);
         for (int i = 0; i < 3; i++)
                 assert_false(was_shut_down(peers[i]));
         /* Once quiet long enough, the one quiet longest goes. */
         admission_progress(held[1].slot, now_ms() - ADMISSION_EVICT_IDLE_MS - 10);
-        assert_int_equal(admission_evict(a, now_ms()), 1);
+        assert_int_equal(admission_evict(a, now_ms(), 1), 1);
         assert_true(was_shut_down(peers[1]));
         assert_false(was_shut_down(peers[0]));
         /* A socket being closed is never touched: full again, the only
@@ -390,8 +393,8 @@ static void test_eviction_spares_active_connections(void **state) {
         admission_forget_fd(a, held[1].slot);
         admission_progress(held[1].slot, now_ms() - 60000);
         peers[1] = admit_quiet(a, "192.0.2.9", 0);
-        assert_false(admission_has_room(a, now_ms()));
-        assert_int_equal(admission_evict(a, now_ms()), 0);
+        assert_false(admission_has_room(a));
+        assert_int_equal(admission_evict(a, now_ms(), 1), 0);
         assert_false(was_shut_down(peers[2]));
         (void) close(forgotten);
         close_held_sockets(a, peers, 3);
