@@ -1,23 +1,27 @@
 /* The hark client end to end against a real harkd: arguments, standard
- * input, "-", --ping, -c, and every exit status it documents. */
+ * input, "-", --ping, -c, every exit status it documents, and the syslog
+ * options (--priority, --tag, --field, --octet-count) landing as journal
+ * fields in both framings. */
 #include "support.h"
+#include "util.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #define JOURNAL_TIMEOUT_MS 10000
 
 /* Runs hark with args (NULL-terminated) and input on stdin (NULL: none);
  * returns its exit code, p keeps what it wrote (free with it_proc_free). */
 static int hark(const char *const *args, const char *input, struct it_proc *p) {
-        char *argv[16] = { (char *) it_hark_path() };
+        char *argv[24] = { (char *) it_hark_path() };
         size_t n = 1;
 
         for (size_t i = 0; args[i]; i++) {
-                assert_true(n < 15);
+                assert_true(n < ELEMENTSOF(argv) - 1);
                 argv[n++] = (char *) args[i];
         }
         argv[n] = NULL;
@@ -203,6 +207,225 @@ static void test_timeout(void **state) {
         it_assert_harkd_stops(h, 5000);
 }
 
+
+/* ------------------------------------------------------------------------ */
+/* Syslog: RFC 5424 from hark, read back field by field. */
+
+/* Both framings: lines (LF) and RFC 6587 octet counting. */
+static const char *const framings[] = { NULL, "--octet-count" };
+
+/* Runs hark with the framing option (NULL: none) put first. */
+static void expect_hark_framed(const char *framing, const char *const *args, const char *input, int code) {
+        const char *argv[24];
+        size_t n = 0;
+
+        if (framing)
+                argv[n++] = framing;
+        for (size_t i = 0; args[i]; i++) {
+                assert_true(n < ELEMENTSOF(argv) - 1);
+                argv[n++] = args[i];
+        }
+        argv[n] = NULL;
+        expect_hark(argv, input, code);
+}
+
+/* The entries this harkd wrote under identifier; none of them a syslog
+ * header harkd found broken. */
+static void collect(const struct harkd *h, const char *identifier, size_t n, struct it_entries *e) {
+        char pid[32], ident[96];
+        const char *matches[] = { harkd_pid_match(h, pid, sizeof(pid)), ident, NULL };
+
+        snprintf(ident, sizeof(ident), "SYSLOG_IDENTIFIER=%s", identifier);
+        assert_int_equal(it_journal_collect(matches, n, JOURNAL_TIMEOUT_MS, e), (int) n);
+        for (size_t i = 0; i < e->n; i++)
+                if (it_entry_field(&e->v[i], "HARK_SYSLOG_ERROR", NULL)) {
+                        it_entries_print(e);
+                        fail_msg("harkd found a syslog header of hark's broken");
+                }
+}
+
+/* What hark puts in the header: its pid, this machine's name, the time. */
+static void assert_header_fields(const struct it_entry *e, const struct harkd *h) {
+        char host[256] = "";
+        const char *pid = it_entry_field(e, "SYSLOG_PID", NULL);
+        const char *timestamp = it_entry_field(e, "SYSLOG_TIMESTAMP", NULL);
+
+        assert_int_equal(gethostname(host, sizeof(host) - 1), 0);
+        it_assert_field(e, "SYSLOG_HOSTNAME", host);
+        assert_non_null(pid);
+        assert_true(atoi(pid) > 0 && atoi(pid) != (int) h->pid);
+        assert_non_null(timestamp);
+        /* 2026-12-02T01:07:16.799813+00:00 */
+        assert_int_equal(strlen(timestamp), 32);
+        assert_true(timestamp[10] == 'T' && timestamp[19] == '.' && (timestamp[26] == '+' || timestamp[26] == '-'));
+        assert_null(it_entry_field(e, "SYSLOG_MSGID", NULL));
+}
+
+/* The example: priority, tag and a field land as journal fields. */
+static void test_syslog_priority_tag_field(void **state) {
+        struct it_test *t = *state;
+        char port[16];
+        struct harkd *h = start(t, port, sizeof(port));
+
+        for (size_t f = 0; f < ELEMENTSOF(framings); f++) {
+                struct it_entries e;
+
+                expect_hark_framed(framings[f], (const char *const[]) { "-H", "127.0.0.1", "-p", port, "--priority",
+                                   "local0.warning", "--tag", "myapp", "--field", "ORDER_ID=4711",
+                                   "disk almost full", NULL }, NULL, 0);
+                collect(h, "myapp", f + 1, &e);
+                it_assert_field(&e.v[f], "MESSAGE", "disk almost full");
+                it_assert_field(&e.v[f], "PRIORITY", "4");
+                it_assert_field(&e.v[f], "SYSLOG_FACILITY", "16");
+                it_assert_field(&e.v[f], "SYSLOG_IDENTIFIER", "myapp");
+                it_assert_field(&e.v[f], "ORDER_ID", "4711");
+                it_assert_field(&e.v[f], "REMOTE_ADDR", "127.0.0.1");
+                assert_header_fields(&e.v[f], h);
+                it_entries_free(&e);
+        }
+        it_assert_harkd_stops(h, 5000);
+}
+
+/* Without --priority and --tag: user.notice under "hark", as logger(1)
+ * would; values with the bytes RFC 5424 escapes come back decoded. */
+static void test_syslog_defaults_and_escapes(void **state) {
+        static const char note[] = "a \"quoted\" \\ back]slash [x=\"1\"] caf\xc3\xa9";
+        struct it_test *t = *state;
+        char port[16], field[sizeof(note) + 8];
+        struct harkd *h = start(t, port, sizeof(port));
+
+        snprintf(field, sizeof(field), "NOTE=%s", note);
+        for (size_t f = 0; f < ELEMENTSOF(framings); f++) {
+                struct it_entries e;
+
+                expect_hark_framed(framings[f], (const char *const[]) { "-H", "127.0.0.1", "-p", port, "--field", field,
+                                   "--field", "EMPTY=", "--field", "TWICE=1", "--field", "TWICE=2",
+                                   "text with \"quotes\" and ] [brackets]", NULL }, NULL, 0);
+                collect(h, "hark", f + 1, &e);
+                it_assert_field(&e.v[f], "MESSAGE", "text with \"quotes\" and ] [brackets]");
+                it_assert_field(&e.v[f], "PRIORITY", "5");
+                it_assert_field(&e.v[f], "SYSLOG_FACILITY", "1");
+                it_assert_field(&e.v[f], "NOTE", note);
+                it_assert_field(&e.v[f], "EMPTY", "");
+                assert_non_null(it_entry_field(&e.v[f], "TWICE", NULL));
+                assert_header_fields(&e.v[f], h);
+                it_entries_free(&e);
+        }
+        it_assert_harkd_stops(h, 5000);
+}
+
+/* How messages are cut, and that hark's count matches harkd's (exit 0):
+ * standard input line by line in both framings (CRLF, empty lines, a last
+ * line without LF); an argument with LF is one message per line without
+ * --octet-count, one message with it; NUL ends a line of standard input
+ * without --octet-count (harkd would end the record there too), and is data
+ * with it. */
+static void test_syslog_message_boundaries(void **state) {
+        static const char input[] = "s1\r\n\ns2\0s3\nlast";
+        struct it_test *t = *state;
+        char port[16];
+        struct harkd *h = start(t, port, sizeof(port));
+        struct it_entries e;
+        size_t length;
+        const char *m;
+
+        expect_hark_framed(NULL, (const char *const[]) { "-H", "127.0.0.1", "-p", port, "--tag", "cut-lines",
+                           "one\ntwo", "-", "", "end", NULL }, NULL, 0);
+        /* (it_run takes input as a C string: the NUL case goes separately.) */
+        collect(h, "cut-lines", 3, &e);
+        it_assert_messages(&e, (const char *const[]) { "one", "two", "end" }, 3);
+        it_entries_free(&e);
+
+        expect_hark_framed("--octet-count", (const char *const[]) { "-H", "127.0.0.1", "-p", port, "--tag",
+                           "cut-octets", "one\ntwo\r\n", "-", "", "end", NULL }, "x1\r\n\nx2", 0);
+        collect(h, "cut-octets", 4, &e);
+        it_assert_messages(&e, (const char *const[]) { "one\ntwo\r\n", "x1", "x2", "end" }, 4);
+        it_entries_free(&e);
+
+        for (size_t f = 0; f < ELEMENTSOF(framings); f++) {
+                struct it_proc p;
+                const char *argv[] = { it_hark_path(), "-H", "127.0.0.1", "-p", port, "--tag", "cut-nul",
+                                       framings[f], NULL };
+
+                assert_int_equal(it_run((char *const *) argv, input, sizeof(input) - 1, 20000, &p), 0);
+                if (it_exit_code(&p) != 0)
+                        fprintf(stderr, "hark: %s\n", p.err);
+                assert_int_equal(it_exit_code(&p), 0);
+                it_proc_free(&p);
+        }
+        collect(h, "cut-nul", 4 + 3, &e);
+        /* Lines: s1, s2, s3, last. */
+        it_assert_field(&e.v[0], "MESSAGE", "s1");
+        it_assert_field(&e.v[1], "MESSAGE", "s2");
+        it_assert_field(&e.v[2], "MESSAGE", "s3");
+        it_assert_field(&e.v[3], "MESSAGE", "last");
+        /* Octets: s1, s2 NUL s3, last. */
+        it_assert_field(&e.v[4], "MESSAGE", "s1");
+        m = it_entry_field(&e.v[5], "MESSAGE", &length);
+        assert_non_null(m);
+        assert_int_equal(length, 5);
+        assert_memory_equal(m, "s2\0s3", 5);
+        it_assert_field(&e.v[6], "MESSAGE", "last");
+        it_entries_free(&e);
+        it_assert_harkd_stops(h, 5000);
+}
+
+/* Many lines of standard input as syslog: all confirmed, in order. */
+static void test_syslog_stdin_many(void **state) {
+        enum { LINES = 10000 };
+        struct it_test *t = *state;
+        char port[16];
+        struct harkd *h = start(t, port, sizeof(port));
+        char *input = malloc(LINES * 16);
+        size_t used = 0;
+
+        assert_non_null(input);
+        for (int i = 0; i < LINES; i++)
+                used += (size_t) sprintf(input + used, "line %05d\n", i);
+        for (size_t f = 0; f < ELEMENTSOF(framings); f++) {
+                char tag[32];
+                struct it_entries e;
+
+                snprintf(tag, sizeof(tag), "many-%zu", f);
+                expect_hark_framed(framings[f], (const char *const[]) { "-H", "127.0.0.1", "-p", port, "--tag", tag,
+                                   "--field", "BATCH=7", NULL }, input, 0);
+                collect(h, tag, LINES, &e);
+                for (int i = 0; i < LINES; i++) {
+                        char want[16];
+
+                        snprintf(want, sizeof(want), "line %05d", i);
+                        it_assert_field(&e.v[i], "MESSAGE", want);
+                        it_assert_field(&e.v[i], "BATCH", "7");
+                }
+                it_entries_free(&e);
+        }
+        free(input);
+        it_assert_harkd_stops(h, 5000);
+}
+
+/* The usage errors of the syslog options end hark before it connects. */
+static void test_syslog_usage_errors(void **state) {
+        struct it_test *t = *state;
+        char closed[16];
+        struct it_proc p;
+
+        (void) t;
+        snprintf(closed, sizeof(closed), "%d", it_free_port(AF_INET));
+        expect_hark((const char *const[]) { "-p", closed, "--priority", "local8.info", "x", NULL }, NULL, 64);
+        expect_hark((const char *const[]) { "-p", closed, "--priority", "loud", "x", NULL }, NULL, 64);
+        expect_hark((const char *const[]) { "-p", closed, "--tag", "my app", "x", NULL }, NULL, 64);
+        expect_hark((const char *const[]) { "-p", closed, "--field", "order_id=1", "x", NULL }, NULL, 64);
+        expect_hark((const char *const[]) { "-p", closed, "--field", "REMOTE_ADDR=10.0.0.1", "x", NULL }, NULL, 64);
+        expect_hark((const char *const[]) { "-p", closed, "--field", "NOVALUE", "x", NULL }, NULL, 64);
+        expect_hark((const char *const[]) { "-p", closed, "--field", "A=1\n2", "x", NULL }, NULL, 64);
+        assert_int_equal(hark((const char *const[]) { "-p", closed, "--field", "_PID=1", "x", NULL }, NULL, &p), 64);
+        assert_non_null(strstr(p.err, "invalid field name '_PID'"));
+        it_proc_free(&p);
+        /* With --octet-count the same value is fine: nobody listens, 69. */
+        expect_hark((const char *const[]) { "-H", "127.0.0.1", "-p", closed, "--octet-count", "--field", "A=1\n2", "x",
+                    NULL }, NULL, 69);
+}
+
 static const struct CMUnitTest once[] = {
         IT_TEST(test_messages),
         IT_TEST(test_stdin_between_arguments),
@@ -211,6 +434,11 @@ static const struct CMUnitTest once[] = {
         IT_TEST(test_ping),
         IT_TEST(test_exit_codes),
         IT_TEST(test_timeout),
+        IT_TEST(test_syslog_priority_tag_field),
+        IT_TEST(test_syslog_defaults_and_escapes),
+        IT_TEST(test_syslog_message_boundaries),
+        IT_TEST(test_syslog_stdin_many),
+        IT_TEST(test_syslog_usage_errors),
 };
 
 int main(void) {
