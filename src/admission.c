@@ -191,7 +191,7 @@ static struct admission_slot *pick_victim(struct admission *a, long long now) {
                         for (struct admission_slot *slot = source->slots; slot; slot = slot->next) {
                                 long long progress = atomic_load_explicit(&slot->progress_ms, memory_order_relaxed);
 
-                                if (slot->fd < 0 || atomic_load(&slot->evicted) ||
+                                if (slot->fd < 0 || !atomic_load(&slot->serving) || atomic_load(&slot->evicted) ||
                                     now - progress < ADMISSION_EVICT_IDLE_MS)
                                         continue;
                                 /* A source's list runs from its newest connection
@@ -215,7 +215,7 @@ unsigned admission_evict(struct admission *a, long long now, unsigned waiting) {
                 batch = waiting;
         /* Evictions still ending count against the batch: a second call
          * before they are released does not evict more. */
-        while (a->paused && a->evicting < batch) {
+        while (a->evicting < batch) {
                 struct admission_slot *victim = pick_victim(a, now);
 
                 if (!victim)

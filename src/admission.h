@@ -20,6 +20,7 @@ struct admission_slot {
         struct source *source;
         int fd;                 /* -1 once its socket is being closed, or is another process's */
         atomic_llong progress_ms;       /* now_ms() of its admission or its last ended message */
+        atomic_bool serving;    /* a driver serves it (not waiting in a queue) */
         atomic_bool evicted;
 };
 
@@ -60,6 +61,13 @@ static inline void admission_progress(struct admission_slot *slot, long long now
         atomic_store_explicit(&slot->progress_ms, now, memory_order_relaxed);
 }
 
+/* The connection of slot is being served from now on (see
+ * server_note_serving()). */
+static inline void admission_serving(struct admission_slot *slot, long long now) {
+        atomic_store_explicit(&slot->progress_ms, now, memory_order_relaxed);
+        atomic_store(&slot->serving, true);
+}
+
 /* The socket of slot is about to be closed, or belongs to another process
  * from now on: eviction must no longer touch the descriptor. */
 void admission_forget_fd(struct admission *a, struct admission_slot *slot);
@@ -77,9 +85,9 @@ bool admission_release(struct admission *a, struct admission_slot *slot, unsigne
  * reports room again. */
 bool admission_has_room(struct admission *a);
 
-/* While accepting is paused for lack of room and `waiting` newcomers wait in
- * the listen queue: connections that have ended no message for
- * ADMISSION_EVICT_IDLE_MS make room for them. Those of the source holding
+/* While `waiting` newcomers wait for room (in the listen queue while
+ * accepting is paused, or accepted, for a worker): connections being served
+ * that have ended no message for ADMISSION_EVICT_IDLE_MS make room for them. Those of the source holding
  * the most slots go first, the longest quiet first; no more than wait, and
  * at most a sixteenth of the limit at a time (counting evictions not yet
  * released): their sockets are shut down, which ends them in their drivers

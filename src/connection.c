@@ -72,6 +72,7 @@ void connection_init(struct connection *c, struct server *s, const struct accept
         c->peer = a->peer;
         c->server = s;
         c->slot = a->slot;
+        server_note_serving(s, c->slot);
         c->config = server_config_acquire(s);
         setup_framer(c, c->config->format == FORMAT_SYSLOG);
         build_context(c);

@@ -19,23 +19,36 @@ struct queued {
 struct pool {
         struct server *server;
         pthread_mutex_t lock;
-        pthread_cond_t queued;
+        pthread_cond_t ready;           /* a connection was queued, or closing */
         struct queued *head, **tail;
+        unsigned queued;                /* in the queue */
+        unsigned idle;                  /* workers waiting for a connection */
         bool closing;                   /* no more connections will be queued */
 };
+
+/* Under lock: the connections no idle worker is about to take are waiting
+ * for a worker (and quiet ones are evicted for them). */
+static void count_waiting(struct pool *p) {
+        atomic_store(&p->server->waiting_for_worker, p->queued > p->idle ? p->queued - p->idle : 0);
+}
 
 static struct queued *take(struct pool *p) {
         struct queued *q;
 
         pthread_mutex_lock(&p->lock);
+        p->idle++;
+        count_waiting(p);
         while (!p->head && !p->closing)
-                pthread_cond_wait(&p->queued, &p->lock);
+                pthread_cond_wait(&p->ready, &p->lock);
+        p->idle--;
         q = p->head;
         if (q) {
+                p->queued--;
                 p->head = q->next;
                 if (!p->head)
                         p->tail = &p->head;
         }
+        count_waiting(p);
         pthread_mutex_unlock(&p->lock);
         return q;
 }
@@ -61,7 +74,9 @@ static int enqueue(struct pool *p, const struct accepted *a) {
         pthread_mutex_lock(&p->lock);
         *p->tail = q;
         p->tail = &q->next;
-        pthread_cond_signal(&p->queued);
+        p->queued++;
+        count_waiting(p);
+        pthread_cond_signal(&p->ready);
         pthread_mutex_unlock(&p->lock);
         return 0;
 }
@@ -79,7 +94,7 @@ static int start_workers(struct pool *p, pthread_t *threads, int n) {
 static bool stop_workers(struct pool *p, pthread_t *threads, int n) {
         pthread_mutex_lock(&p->lock);
         p->closing = true;
-        pthread_cond_broadcast(&p->queued);
+        pthread_cond_broadcast(&p->ready);
         pthread_mutex_unlock(&p->lock);
         /* Queued connections are served too: each drains what it was sent. */
         if (!server_drain(p->server))
@@ -99,7 +114,7 @@ int mode_pool_serve(struct server *s, int want) {
                 return -ENOMEM;
         p.tail = &p.head;
         pthread_mutex_init(&p.lock, NULL);
-        pthread_cond_init(&p.queued, NULL);
+        pthread_cond_init(&p.ready, NULL);
         started = start_workers(&p, threads, want);
         if (started < 0) {
                 log_error("Failed to start worker threads: %s", strerror(-started));
@@ -120,7 +135,7 @@ int mode_pool_serve(struct server *s, int want) {
         if (!stop_workers(&p, threads, started))
                 return -EBUSY;
         free(threads);
-        pthread_cond_destroy(&p.queued);
+        pthread_cond_destroy(&p.ready);
         pthread_mutex_destroy(&p.lock);
         return r == -ECANCELED ? 0 : r;
 }

@@ -215,13 +215,21 @@ static unsigned listeners_waiting(struct server *s) {
         return waiting;
 }
 
+/* Newcomers that wait for room: in the listen queues while accepting is
+ * paused at max_connections, and accepted ones waiting for a worker. */
+static unsigned newcomers_waiting(struct server *s) {
+        unsigned waiting = atomic_load(&s->waiting_for_worker);
+
+        if (admission_paused(&s->admission))
+                waiting += listeners_waiting(s);
+        return waiting;
+}
+
 /* Evicts quiet connections for the newcomers waiting, if any. */
 static unsigned evict_for_newcomers(struct server *s, long long now) {
-        unsigned waiting;
+        unsigned waiting = newcomers_waiting(s);
 
-        if (!admission_paused(&s->admission) || (waiting = listeners_waiting(s)) == 0)
-                return 0;
-        return admission_evict(&s->admission, now, waiting);
+        return waiting > 0 ? admission_evict(&s->admission, now, waiting) : 0;
 }
 
 bool server_has_room(struct server *s) {
@@ -229,6 +237,12 @@ bool server_has_room(struct server *s) {
                 return true;
         (void) evict_for_newcomers(s, now_ms());
         return false;
+}
+
+void server_note_serving(struct server *s, struct admission_slot *slot) {
+        (void) s;
+        if (slot)
+                admission_serving(slot, now_ms());
 }
 
 void server_note_progress(struct server *s, struct admission_slot *slot, long long now) {
@@ -369,7 +383,8 @@ int server_housekeeping(struct server *s) {
                 s->driver->on_wake(s);
         now = now_ms();
         /* Connections grow quiet without anyone asking for room again. */
-        if (evict_for_newcomers(s, now) > 0 || admission_paused(&s->admission))
+        if (evict_for_newcomers(s, now) > 0 || admission_paused(&s->admission) ||
+            atomic_load(&s->waiting_for_worker) > 0)
                 next = now + EVICT_CHECK_MS;
         if (s->watchdog_interval_ms > 0) {
                 if (now >= s->next_watchdog_ms) {

@@ -67,6 +67,9 @@ struct server {
         atomic_bool stopping;
         atomic_llong drain_deadline;    /* now_ms() value */
         atomic_bool reload_requested;
+        /* Accepted connections waiting for a worker (pool): newcomers that
+         * quiet connections are evicted for, as for those in the listen queue. */
+        atomic_uint waiting_for_worker;
         struct server_shared *shared;
         struct counters *counters;      /* &shared->counters */
         long long accept_resume_ms;     /* server_accept(): after EMFILE, wait until then */
@@ -129,6 +132,10 @@ void server_release(struct server *s, struct admission_slot *slot);
 /* Whether another connection may be accepted now (max_connections); when
  * not, quiet connections are evicted to make room (admission_evict()). */
 bool server_has_room(struct server *s);
+
+/* The connection of slot (NULL: none) is being served from now on: until
+ * then it is not evicted, and its quiet time starts here. */
+void server_note_serving(struct server *s, struct admission_slot *slot);
 
 /* The connection of slot (NULL: none) ended a message. */
 void server_note_progress(struct server *s, struct admission_slot *slot, long long now);

@@ -323,7 +323,7 @@ static int admit_quiet(struct admission *a, const char *address, long long ago_m
 
         assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
         assert_int_equal(admit_fd(a, &p, fds[0], &open_from_source), 0);
-        admission_progress(held[n_held - 1].slot, now_ms() - ago_ms);
+        admission_serving(held[n_held - 1].slot, now_ms() - ago_ms);
         return fds[1];
 }
 
@@ -354,7 +354,6 @@ static void test_eviction_takes_from_the_biggest_source(void **state) {
 
         peers[0] = admit_quiet(a, "192.0.2.1", 5000);           /* alone: the smaller source */
         peers[1] = admit_quiet(a, "192.0.2.9", 2000);
-        assert_int_equal(admission_evict(a, now_ms(), 5), 0);    /* room: nothing to do */
         peers[2] = admit_quiet(a, "192.0.2.9", 3000);
         assert_false(admission_has_room(a));                       /* full: pauses */
         assert_int_equal(admission_evict(a, now_ms(), 0), 0);    /* nobody waits */
@@ -367,6 +366,28 @@ static void test_eviction_takes_from_the_biggest_source(void **state) {
         /* Until it is released, asking again evicts no more. */
         assert_int_equal(admission_evict(a, now_ms(), 5), 0);
         close_held_sockets(a, peers, 3);
+}
+
+/* A connection waiting for a worker is not served yet: never evicted. */
+static void test_eviction_spares_queued_connections(void **state) {
+        struct fixture *x = *state;
+        struct admission *a = &x->admission;
+        struct peer p = peer_at("192.0.2.9");
+        unsigned open_from_source;
+        int fds[2];
+
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+        assert_int_equal(admit_fd(a, &p, fds[0], &open_from_source), 0);
+        admission_progress(held[0].slot, now_ms() - 60000);
+        assert_int_equal(admission_evict(a, now_ms(), 3), 0);
+        assert_false(was_shut_down(fds[1]));
+        /* Served from now on, its quiet time starts now. */
+        admission_serving(held[0].slot, now_ms());
+        assert_int_equal(admission_evict(a, now_ms(), 3), 0);
+        admission_serving(held[0].slot, now_ms() - ADMISSION_EVICT_IDLE_MS);
+        assert_int_equal(admission_evict(a, now_ms(), 3), 1);
+        assert_true(was_shut_down(fds[1]));
+        close_held_sockets(a, &fds[1], 1);
 }
 
 static void test_eviction_spares_active_connections(void **state) {
@@ -414,6 +435,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_concurrent_admit_and_release, setup_per_source, teardown),
                 cmocka_unit_test_setup_teardown(test_eviction_takes_from_the_biggest_source, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_eviction_spares_active_connections, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_eviction_spares_queued_connections, setup, teardown),
         };
 
         return hark_test_main("admission", tests);
