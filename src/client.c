@@ -88,11 +88,17 @@ static int take_priority(const char *arg, struct client_options *o, FILE *err) {
         int v;
 
         if (dot) {
-                if ((size_t) (dot - arg) >= sizeof(facility) ||
-                    (snprintf(facility, sizeof(facility), "%.*s", (int) (dot - arg), arg),
-                     (v = syslog_facility_from_string(facility)) < 0))
+                size_t n = (size_t) (dot - arg);
+
+                v = -EINVAL;
+                if (n < sizeof(facility)) {
+                        memcpy(facility, arg, n);
+                        facility[n] = 0;
+                        v = syslog_facility_from_string(facility);
+                }
+                if (v < 0)
                         return usage_error(err, "invalid priority '%s': unknown facility '%.*s' (" FACILITY_NAMES ")",
-                                           arg, (int) (dot - arg), arg);
+                                           arg, (int) n, arg);
                 o->facility = v;
         }
         v = syslog_severity_from_string(level);
