@@ -149,6 +149,17 @@ static struct iovec message_field(const struct framed_message *m, const char *te
         return (struct iovec) { start, size + FRAMER_HEADROOM };
 }
 
+/* The size of a syslog MSG without its line ends: senders that count octets
+ * often keep the LF a line sender would have ended it with (rsyslog's
+ * RSYSLOG_SyslogProtocol23Format does); LFs inside stay. */
+static size_t text_end(struct syslog_slice msg) {
+        size_t size = msg.size;
+
+        while (size > 0 && (msg.data[size - 1] == '\n' || msg.data[size - 1] == '\r'))
+                size--;
+        return size;
+}
+
 /* MESSAGE last, since its name overwrites header bytes, but as the first
  * field (readers look there). */
 static void add_syslog_fields(struct fields *f, const struct framed_message *m, const struct syslog_message *s) {
@@ -167,7 +178,7 @@ static void add_syslog_fields(struct fields *f, const struct framed_message *m, 
         add_slice(f, "SYSLOG_HOSTNAME", s->hostname);
         if (syslog_slice_present(s->structured_data))
                 add_structured_data(f, s);
-        f->b->fields[message] = message_field(m, s->msg.data, s->msg.size);
+        f->b->fields[message] = message_field(m, s->msg.data, text_end(s->msg));
 }
 
 static void add_raw_fields(struct fields *f, const struct framed_message *m) {
