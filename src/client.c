@@ -430,8 +430,18 @@ static int compose_one(struct sender *s, const char *msg, size_t size) {
         return s->out.size >= CLIENT_FLUSH_SIZE ? flush(s) : 0;
 }
 
+/* A message without the CRs and LFs at its end: harkd drops them from a
+ * syslog MSG (and a line's last CR in lines framing), so they are sent in
+ * neither framing, and a message of nothing else is no message. */
+static size_t text_size(const char *msg, size_t size) {
+        while (size > 0 && (msg[size - 1] == '\n' || msg[size - 1] == '\r'))
+                size--;
+        return size;
+}
+
 static void compose_record(void *userdata, const struct framed_message *m) {
         struct sender *s = userdata;
+        size_t size;
 
         if (s->error < 0)
                 return;
@@ -439,7 +449,9 @@ static void compose_record(void *userdata, const struct framed_message *m) {
                 fprintf(s->err, "hark: a line of more than %d bytes was cut there\n", CLIENT_LINE_MAX);
                 s->warned_cut = true;
         }
-        s->error = compose_one(s, m->data, m->size);
+        size = text_size(m->data, m->size);
+        if (size > 0)
+                s->error = compose_one(s, m->data, size);
 }
 
 /* Syslog: bytes cut into records, each composed and sent. */
@@ -506,8 +518,8 @@ static int send_plain_messages(struct sender *s, const struct client_options *o,
 }
 
 /* Standard input is read line by line in either framing; an argument is one
- * octet frame, LFs and all, or in lines framing one message per line, as
- * without syslog. Empty lines and arguments make no message either way. */
+ * octet frame, LFs inside and all, or in lines framing one message per line,
+ * as without syslog. Empty lines and arguments make no message either way. */
 static int send_syslog_messages(struct sender *s, const struct client_options *o, FILE *in) {
         int r = 0;
 
@@ -523,8 +535,10 @@ static int send_syslog_messages(struct sender *s, const struct client_options *o
                         if (r >= 0)
                                 r = finish_split(s);
                 } else if (o->octet_count) {
-                        if (*m)
-                                r = compose_one(s, m, strlen(m));
+                        size_t size = text_size(m, strlen(m));
+
+                        if (size > 0)
+                                r = compose_one(s, m, size);
                         if (r >= 0)
                                 r = flush(s);
                 } else {

@@ -296,7 +296,8 @@ int syslog_compose(const struct syslog_composer *c, const struct syslog_time *wh
         assert(c && c->tail);
         assert(msg || size == 0);
         assert(out);
-        if (!c->octet_count && holds_line_end((struct syslog_slice) { msg, size }))
+        /* A line's final CR is dropped by its receiver (CRLF senders). */
+        if (!c->octet_count && (holds_line_end((struct syslog_slice) { msg, size }) || (size && msg[size - 1] == '\r')))
                 return -EINVAL;
         timestamp_size = syslog_format_timestamp(when, timestamp);
         bom = size >= sizeof(BOM) && memcmp(msg, BOM, sizeof(BOM)) == 0 ? sizeof(BOM) : 0;

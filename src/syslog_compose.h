@@ -140,7 +140,8 @@ void syslog_buffer_free(struct syslog_buffer *b);
  * (NULL: the NILVALUE) to out. When msg starts with a UTF-8 BOM another one
  * goes in front of it, since a receiver strips one (RFC 5424 6.4): MESSAGE
  * is then msg as given. Returns 0; -EINVAL (lines) when msg holds LF or
- * NUL, which would make it two records; -EMSGSIZE (octets) when the message
+ * NUL, which would make it two records, or ends with CR, which the receiver
+ * would drop as part of a CRLF; -EMSGSIZE (octets) when the message
  * exceeds SYSLOG_OCTET_MESSAGE_MAX; -ENOMEM. out is unchanged on error. */
 int syslog_compose(const struct syslog_composer *c, const struct syslog_time *when, const char *msg, size_t size,
                    struct syslog_buffer *out);

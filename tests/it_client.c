@@ -353,9 +353,18 @@ static void test_syslog_message_boundaries(void **state) {
         it_entries_free(&e);
 
         expect_hark_framed("--octet-count", (const char *const[]) { "-H", "127.0.0.1", "-p", port, "--tag",
-                           "cut-octets", "one\ntwo\r\n", "-", "", "end", NULL }, "x1\r\n\nx2", 0);
+                           "cut-octets", "\none\r\ntwo\r\n", "\r\n", "-", "", "end", NULL }, "x1\r\n\nx2", 0);
         collect(h, "cut-octets", 4, &e);
-        it_assert_messages(&e, (const char *const[]) { "one\ntwo\r\n", "x1", "x2", "end" }, 4);
+        it_assert_messages(&e, (const char *const[]) { "\none\r\ntwo", "x1", "x2", "end" }, 4);
+        it_entries_free(&e);
+
+        /* CRs and LFs at a message's end go in both framings (harkd drops
+         * them from a syslog MSG); a line of nothing else is no message. */
+        for (size_t f = 0; f < ELEMENTSOF(framings); f++)
+                expect_hark_framed(framings[f], (const char *const[]) { "-H", "127.0.0.1", "-p", port, "--tag", "cut-cr",
+                                   NULL }, "c1\r\r\nc2\r\n\r\r\n\rc3", 0);
+        collect(h, "cut-cr", 6, &e);
+        it_assert_messages(&e, (const char *const[]) { "c1", "c2", "\rc3", "c1", "c2", "\rc3" }, 6);
         it_entries_free(&e);
 
         for (size_t f = 0; f < ELEMENTSOF(framings); f++) {

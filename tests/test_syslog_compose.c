@@ -210,8 +210,9 @@ static void an_octet_frame_past_nine_digits_is_refused(void **state) {
         syslog_composer_done(&c);
 }
 
-/* In lines framing a LF or NUL would end the record early: refused, the
- * buffer left as it was. */
+/* In lines framing a LF or NUL would end the record early, and a CR at the
+ * end would go with the LF: refused, the buffer left as it was. A CR inside
+ * is data. */
 static void a_line_with_a_line_end_inside_is_refused(void **state) {
         struct syslog_composer c;
         struct syslog_buffer out = { 0 };
@@ -222,11 +223,13 @@ static void a_line_with_a_line_end_inside_is_refused(void **state) {
         assert_int_equal(syslog_compose(&c, &moment, "a\nb", 3, &out), -EINVAL);
         assert_int_equal(syslog_compose(&c, &moment, "a\0b", 3, &out), -EINVAL);
         assert_int_equal(syslog_compose(&c, &moment, "\n", 1, &out), -EINVAL);
+        assert_int_equal(syslog_compose(&c, &moment, "a\r", 2, &out), -EINVAL);
+        assert_int_equal(syslog_compose(&c, &moment, "\r", 1, &out), -EINVAL);
         assert_int_equal(out.size, strlen("<13>1 " MOMENT " vm hark 42 - - first\n"));
         /* Appends, one message after the other. */
-        assert_int_equal(syslog_compose(&c, NULL, "second", 6, &out), 0);
-        assert_int_equal(out.size, strlen("<13>1 " MOMENT " vm hark 42 - - first\n<13>1 - vm hark 42 - - second\n"));
-        assert_memory_equal(out.data, "<13>1 " MOMENT " vm hark 42 - - first\n<13>1 - vm hark 42 - - second\n",
+        assert_int_equal(syslog_compose(&c, NULL, "se\rcond", 7, &out), 0);
+        assert_int_equal(out.size, strlen("<13>1 " MOMENT " vm hark 42 - - first\n<13>1 - vm hark 42 - - se\rcond\n"));
+        assert_memory_equal(out.data, "<13>1 " MOMENT " vm hark 42 - - first\n<13>1 - vm hark 42 - - se\rcond\n",
                             out.size);
         syslog_buffer_free(&out);
         syslog_composer_done(&c);
@@ -572,6 +575,8 @@ static void messages_and_fields_parse_back(void **state) {
                 { "line 1\nline 2\n", 14, true },
                 { "nul\0inside", 10, true },
                 { "\n", 1, true },
+                { "cr at the end\r", 14, true },
+                { "\r", 1, true },
         };
         static const char *const hosts[] = { "vm", NULL, "a b", "host.example.org", "2001:db8::1" };
         static const char *const tags[] = { "hark", NULL, "myapp", "a[1]:", "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijkl" };
@@ -618,6 +623,77 @@ static void the_most_fields_parse_back(void **state) {
         assert_round_trip(&o, &moment, "many", 4);
         o.octet_count = true;
         assert_round_trip(&o, &moment, "many", 4);
+}
+
+/* A fixed-seed generator: the same "random" cases on every run. */
+static uint32_t next_random(uint32_t *state) {
+        *state ^= *state << 13;
+        *state ^= *state >> 17;
+        *state ^= *state << 5;
+        return *state;
+}
+
+/* size random bytes; in lines framing never LF or NUL (refused there). */
+static void random_bytes(uint32_t *state, char *buf, size_t size, bool octets) {
+        for (size_t i = 0; i < size; i++) {
+                char c = (char) next_random(state);
+
+                /* Lean on the bytes with a meaning in SD. */
+                if (next_random(state) % 4 == 0)
+                        c = "\"\\][= \n"[next_random(state) % 7];
+                if (!octets && (c == '\n' || c == 0))
+                        c = 'x';
+                buf[i] = c;
+        }
+}
+
+/* Random names, values, messages and settings: all parse back. */
+static void random_messages_parse_back(void **state) {
+        enum { FIELDS = 8, VALUE_MAX = 40, MSG_MAX = 200 };
+        static const char name_bytes[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_";
+        char names[FIELDS][SYSLOG_SD_NAME_MAX + 1], values[FIELDS][VALUE_MAX], msg[MSG_MAX];
+        char host[SYSLOG_HOSTNAME_MAX + 1], app[SYSLOG_APP_NAME_MAX + 1];
+        struct syslog_field fields[FIELDS];
+        uint32_t seed = 0x5eed1234;
+
+        (void) state;
+        for (int round = 0; round < 3000; round++) {
+                struct syslog_compose_options o = base;
+                struct syslog_time t = moment;
+                size_t size = next_random(&seed) % MSG_MAX;
+
+                o.octet_count = next_random(&seed) % 2;
+                o.facility = (int) (next_random(&seed) % 24);
+                o.severity = (int) (next_random(&seed) % 8);
+                o.n_fields = next_random(&seed) % (FIELDS + 1);
+                for (size_t i = 0; i < o.n_fields; i++) {
+                        size_t n = 1 + next_random(&seed) % SYSLOG_SD_NAME_MAX;
+
+                        names[i][0] = (char) ('A' + next_random(&seed) % 26);
+                        for (size_t j = 1; j < n; j++)
+                                names[i][j] = name_bytes[next_random(&seed) % (sizeof(name_bytes) - 1)];
+                        if (syslog_field_name_reserved(names[i], n))
+                                names[i][0] = 'Z';      /* no reserved prefix starts with Z */
+                        fields[i].name = (struct syslog_slice) { names[i], n };
+                        fields[i].value = (struct syslog_slice) { values[i], next_random(&seed) % VALUE_MAX };
+                        random_bytes(&seed, values[i], fields[i].value.size, o.octet_count);
+                }
+                o.fields = fields;
+                for (size_t i = 0, n = 1 + next_random(&seed) % 20; i <= n; i++)
+                        host[i] = i < n ? (char) (33 + next_random(&seed) % 94) : 0;
+                for (size_t i = 0, n = 1 + next_random(&seed) % SYSLOG_APP_NAME_MAX; i <= n; i++)
+                        app[i] = i < n ? (char) (33 + next_random(&seed) % 94) : 0;
+                o.hostname = host;
+                o.app_name = app;
+                random_bytes(&seed, msg, size, o.octet_count);
+                if (!o.octet_count && size > 0 && msg[size - 1] == '\r')
+                        msg[size - 1] = 'x';
+                if (size >= 3 && next_random(&seed) % 8 == 0)
+                        memcpy(msg, BOM, 3);
+                t.utc_offset = (long) (next_random(&seed) % (2 * 14 * 60)) * 60 - 14 * 3600;
+                t.usec = next_random(&seed) % 1000000;
+                assert_round_trip(&o, &t, msg, size);
+        }
 }
 
 /* Several messages in one buffer frame as that many records. */
@@ -676,6 +752,7 @@ int main(void) {
                 cmocka_unit_test(every_priority_parses_back),
                 cmocka_unit_test(messages_and_fields_parse_back),
                 cmocka_unit_test(the_most_fields_parse_back),
+                cmocka_unit_test(random_messages_parse_back),
                 cmocka_unit_test(a_buffer_of_messages_frames_as_that_many),
         };
 
