@@ -367,6 +367,15 @@ static void test_syslog_message_boundaries(void **state) {
         it_assert_messages(&e, (const char *const[]) { "c1", "c2", "\rc3", "c1", "c2", "\rc3" }, 6);
         it_entries_free(&e);
 
+        /* A message that starts with a BOM keeps it (harkd strips one). */
+        for (size_t f = 0; f < ELEMENTSOF(framings); f++)
+                expect_hark_framed(framings[f], (const char *const[]) { "-H", "127.0.0.1", "-p", port, "--tag", "bom",
+                                   "\xef\xbb\xbf" "with a BOM", "no BOM", NULL }, NULL, 0);
+        collect(h, "bom", 4, &e);
+        it_assert_messages(&e, (const char *const[]) { "\xef\xbb\xbf" "with a BOM", "no BOM",
+                                                       "\xef\xbb\xbf" "with a BOM", "no BOM" }, 4);
+        it_entries_free(&e);
+
         for (size_t f = 0; f < ELEMENTSOF(framings); f++) {
                 struct it_proc p;
                 const char *argv[] = { it_hark_path(), "-H", "127.0.0.1", "-p", port, "--tag", "cut-nul",
