@@ -8,8 +8,19 @@
  * (default 60) passed. Prints "result count=C first_us=F last_us=L waited_s=W":
  * first_us/last_us are the __REALTIME_TIMESTAMP (when journald received them)
  * of the earliest and latest entry, 0 when none. Exit status 0 when C == N
- * (or no N was given), 1 otherwise, 2 for usage or journal errors. */
+ * (or no N was given), 1 otherwise, 2 for usage or journal errors.
+ *
+ * --check-syslog: once counting ends, reads every counted entry again and
+ * checks that it holds what the RFC 5424 frame of `loadgen --syslog` carried,
+ * parsed (PRIORITY, SYSLOG_FACILITY, SYSLOG_PID, SYSLOG_MSGID,
+ * SYSLOG_HOSTNAME, SYSLOG_TIMESTAMP, the structured data as
+ * SD_META_32473_SEQ/CONN, MESSAGE = "bench <conn> <seq> x..." agreeing with
+ * them, REMOTE_ADDR), and that no (conn, seq) came twice. Adds
+ * "checked=K bad=B duplicates=D" to the result line; the first bad entry is
+ * described on stderr. The second pass runs after the last entry was
+ * stamped, so it does not slow what is measured. */
 #include <errno.h>
+#include <stdbool.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -17,6 +28,104 @@
 #include <string.h>
 #include <systemd/sd-journal.h>
 #include <time.h>
+
+struct check {
+        uint64_t *keys;         /* conn << 32 | seq of every good entry */
+        size_t n_keys, cap;
+        unsigned long long checked, bad, duplicates;
+};
+
+/* The value of FIELD in the current entry, NUL-terminated in buf; NULL when absent. */
+static const char *field(sd_journal *j, const char *name, char *buf, size_t size) {
+        const void *data;
+        size_t len, skip = strlen(name) + 1;
+
+        if (sd_journal_get_data(j, name, &data, &len) < 0 || len < skip)
+                return NULL;
+        len -= skip;
+        if (len >= size)
+                len = size - 1;
+        memcpy(buf, (const char *) data + skip, len);
+        buf[len] = '\0';
+        return buf;
+}
+
+/* NULL when the entry carries the parsed frame, else what is wrong with it. */
+static const char *check_entry(sd_journal *j, unsigned long *conn, unsigned long *seq) {
+        static const char *const fixed[][2] = {
+                { "PRIORITY", "6" },
+                { "SYSLOG_FACILITY", "16" },
+                { "SYSLOG_PID", "1234" },
+                { "SYSLOG_MSGID", "ID47" },
+                { "SYSLOG_HOSTNAME", "benchhost" },
+                { "SYSLOG_TIMESTAMP", "2026-12-02T01:02:03.456789+00:00" },
+                { "REMOTE_ADDR", "127.0.0.1" },
+        };
+        static char why[128];
+        char buf[512], prefix[64];
+        const char *v;
+        int n;
+
+        for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+                v = field(j, fixed[i][0], buf, sizeof(buf));
+                if (!v || strcmp(v, fixed[i][1]) != 0) {
+                        snprintf(why, sizeof(why), "%s=%s, not %s", fixed[i][0], v ? v : "(absent)", fixed[i][1]);
+                        return why;
+                }
+        }
+        v = field(j, "SD_META_32473_SEQ", buf, sizeof(buf));
+        if (!v || sscanf(v, "%lu", seq) != 1)
+                return "no SD_META_32473_SEQ";
+        v = field(j, "SD_META_32473_CONN", buf, sizeof(buf));
+        if (!v || sscanf(v, "%lu", conn) != 1)
+                return "no SD_META_32473_CONN";
+        n = snprintf(prefix, sizeof(prefix), "bench %lu %lu x", *conn, *seq);
+        v = field(j, "MESSAGE", buf, sizeof(buf));
+        if (!v || strncmp(v, prefix, (size_t) n) != 0) {
+                snprintf(why, sizeof(why), "MESSAGE does not start with \"%s\"", prefix);
+                return why;
+        }
+        return NULL;
+}
+
+static int cmp_u64(const void *a, const void *b) {
+        uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+
+        return x < y ? -1 : x > y;
+}
+
+/* The second pass of --check-syslog over the entries that matched. */
+static int check_all(sd_journal *j, struct check *k) {
+        int r = sd_journal_seek_head(j);
+
+        while (r >= 0 && (r = sd_journal_next(j)) > 0) {
+                unsigned long conn = 0, seq = 0;
+                const char *why = check_entry(j, &conn, &seq);
+
+                k->checked++;
+                if (why) {
+                        if (!k->bad++)
+                                fprintf(stderr, "jcount: entry %llu: %s\n", k->checked, why);
+                        continue;
+                }
+                if (k->n_keys == k->cap) {
+                        size_t cap = k->cap ? 2 * k->cap : 4096;
+                        uint64_t *keys = realloc(k->keys, cap * sizeof(*keys));
+
+                        if (!keys)
+                                return -ENOMEM;
+                        k->keys = keys;
+                        k->cap = cap;
+                }
+                k->keys[k->n_keys++] = (uint64_t) conn << 32 | (seq & 0xffffffffu);
+        }
+        if (r < 0)
+                return r;
+        qsort(k->keys, k->n_keys, sizeof(*k->keys), cmp_u64);
+        for (size_t i = 1; i < k->n_keys; i++)
+                k->duplicates += k->keys[i] == k->keys[i - 1];
+        return 0;
+}
 
 static double mono(void) {
         struct timespec ts;
@@ -31,6 +140,7 @@ int main(int argc, char **argv) {
                 { "expect", required_argument, NULL, 'n' },
                 { "timeout", required_argument, NULL, 't' },
                 { "settle", required_argument, NULL, 's' },
+                { "check-syslog", no_argument, NULL, 'c' },
                 { "help", no_argument, NULL, 'h' },
                 { 0 },
         };
@@ -40,9 +150,11 @@ int main(int argc, char **argv) {
         uint64_t first_us = 0, last_us = 0;
         char match[300];
         sd_journal *j = NULL;
+        struct check k = { 0 };
+        bool check = false;
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "i:n:t:s:h", options, NULL)) != -1)
+        while ((c = getopt_long(argc, argv, "i:n:t:s:ch", options, NULL)) != -1)
                 switch (c) {
                 case 'i':
                         identifier = optarg;
@@ -56,8 +168,11 @@ int main(int argc, char **argv) {
                 case 's':
                         settle = strtod(optarg, NULL);
                         break;
+                case 'c':
+                        check = true;
+                        break;
                 case 'h':
-                        printf("Usage: jcount --identifier ID [--expect N] [--timeout S] [--settle S]\n");
+                        printf("Usage: jcount --identifier ID [--expect N] [--timeout S] [--settle S] [--check-syslog]\n");
                         return 0;
                 default:
                         return 2;
@@ -108,10 +223,18 @@ int main(int argc, char **argv) {
                         break;
                 }
         }
-        printf("result count=%llu first_us=%" PRIu64 " last_us=%" PRIu64 " waited_s=%.3f\n", count, first_us,
+        printf("result count=%llu first_us=%" PRIu64 " last_us=%" PRIu64 " waited_s=%.3f", count, first_us,
                last_us, mono() - t0);
+        if (check && r >= 0) {
+                r = check_all(j, &k);
+                if (r < 0)
+                        fprintf(stderr, "jcount: checking the entries failed: %s\n", strerror(-r));
+                printf(" checked=%llu bad=%llu duplicates=%llu", k.checked, k.bad, k.duplicates);
+        }
+        printf("\n");
+        free(k.keys);
         sd_journal_close(j);
         if (r < 0)
                 return 2;
-        return expect == 0 || count == expect ? 0 : 1;
+        return (expect == 0 || count == expect) && !k.bad && !k.duplicates ? 0 : 1;
 }

@@ -14,6 +14,9 @@
  *       line and half-closes as with --connections; SIGTERM/SIGINT end at once.
  *
  * Every line is "bench <connection> <seq> xxx...\n", exactly --size bytes.
+ * With --syslog APP-NAME every message is an RFC 6587 octet-counted frame of
+ * exactly --size bytes ("LEN SP" included, no LF) holding an RFC 5424 message
+ * with structured data (see format_frame()), the shape a relay sends.
  * The last line on stdout is "result key=value ..."; start_us is the
  * CLOCK_REALTIME of the first connect, to compare with journal timestamps.
  * Exit status: 0 when every connection did what was asked, 1 otherwise,
@@ -79,6 +82,7 @@ struct options {
         double timeout;
         double hold;
         bool ack;
+        const char *app_name;           /* --syslog: RFC 5424 frames */
 };
 
 struct stats {
@@ -162,6 +166,38 @@ static void fail(struct ctx *x, struct conn *c, int error) {
         }
 }
 
+/* The RFC 5424 message of connection conn, number seq, in an octet-counted
+ * frame of exactly size bytes at dst: facility local0, severity info, a fixed
+ * timestamp, host, PROCID and MSGID, and structured data naming the message;
+ * MSG is "bench <conn> <seq> " padded with 'x'. -1 when it does not fit.
+ * The fields a parser must find are listed in jcount's --check-syslog. */
+static int format_frame(char *dst, size_t size, const char *app, uint32_t conn, uint32_t seq) {
+        char head[256];
+        size_t len = 0, digits, head_len;
+        int n;
+
+        /* MSG-LEN counts the bytes after "MSG-LEN SP": find the length whose
+         * own digits make the frame exactly size bytes. */
+        for (digits = 1; digits <= 9 && !len; digits++) {
+                size_t candidate = size > digits + 1 ? size - digits - 1 : 0;
+                char probe[16];
+
+                if (candidate > 0 && (size_t) snprintf(probe, sizeof(probe), "%zu", candidate) == digits)
+                        len = candidate;
+        }
+        n = snprintf(head, sizeof(head),
+                     "<134>1 2026-12-02T01:02:03.456789+00:00 benchhost %s 1234 ID47 "
+                     "[meta@32473 seq=\"%" PRIu32 "\" conn=\"%" PRIu32 "\"] bench %" PRIu32 " %" PRIu32 " ",
+                     app, seq, conn, conn, seq);
+        if (!len || n < 0 || (size_t) n >= sizeof(head) || (size_t) n >= len)
+                return -1;
+        head_len = (size_t) n;
+        n = snprintf(dst, size, "%zu ", len);   /* its NUL lands where head goes */
+        memcpy(dst + n, head, head_len);
+        memset(dst + n + head_len, 'x', len - head_len);
+        return 0;
+}
+
 static void fill(struct ctx *x, struct conn *c) {
         size_t size = x->o.size;
 
@@ -173,10 +209,16 @@ static void fill(struct ctx *x, struct conn *c) {
         c->out_len = c->out_off = 0;
         while (c->next_seq < c->to_send && c->out_len + size <= OUT_BUFFER_SIZE) {
                 char *line = c->out + c->out_len;
-                int n = snprintf(line, size, "bench %" PRIu32 " %" PRIu32 " ", c->id, c->next_seq);
 
-                memset(line + n, 'x', size - 1 - (size_t) n);
-                line[size - 1] = '\n';
+                if (x->o.app_name) {
+                        /* Checked to fit for every connection and seq (main). */
+                        (void) format_frame(line, size, x->o.app_name, c->id, c->next_seq);
+                } else {
+                        int n = snprintf(line, size, "bench %" PRIu32 " %" PRIu32 " ", c->id, c->next_seq);
+
+                        memset(line + n, 'x', size - 1 - (size_t) n);
+                        line[size - 1] = '\n';
+                }
                 c->out_len += size;
                 c->next_seq++;
         }
@@ -506,6 +548,7 @@ static void usage(FILE *out) {
                 "Options:\n"
                 "  --host ADDR          loopback address (default 127.0.0.1)\n"
                 "  --size BYTES         bytes per line, newline included (default 100, at least 40)\n"
+                "  --syslog APP-NAME    send octet-counted RFC 5424 frames of --size bytes instead\n"
                 "  --in-flight K        --short: connections open at once (default 50)\n"
                 "  --ack                --short: half-close and check \"OK 1\" instead of closing\n"
                 "  --no-ack             do not expect \"OK <n>\"; wait for the server to close\n"
@@ -522,9 +565,21 @@ static int parse_ulong(const char *s, unsigned long *v) {
         return errno || end == s || *end || s[0] == '-' ? -1 : 0;
 }
 
+/* RFC 5424 APP-NAME: 1 to 48 printable US-ASCII bytes, no space. */
+static bool app_name_valid(const char *app) {
+        size_t n = app ? strlen(app) : 1;
+
+        if (!app)
+                return true;
+        for (size_t i = 0; i < n; i++)
+                if (app[i] < 33 || app[i] > 126)
+                        return false;
+        return n >= 1 && n <= 48;
+}
+
 static int parse_options(int argc, char **argv, struct options *o) {
         enum { O_CONNECTIONS = 256, O_MESSAGES, O_SHORT, O_IDLE, O_HOST, O_PORT, O_SIZE, O_IN_FLIGHT,
-               O_ACK, O_NO_ACK, O_WINDOW, O_HOLD, O_TIMEOUT, O_HELP };
+               O_ACK, O_NO_ACK, O_WINDOW, O_HOLD, O_TIMEOUT, O_SYSLOG, O_HELP };
         static const struct option options[] = {
                 { "connections", required_argument, NULL, O_CONNECTIONS },
                 { "messages", required_argument, NULL, O_MESSAGES },
@@ -539,6 +594,7 @@ static int parse_options(int argc, char **argv, struct options *o) {
                 { "connect-window", required_argument, NULL, O_WINDOW },
                 { "hold", required_argument, NULL, O_HOLD },
                 { "timeout", required_argument, NULL, O_TIMEOUT },
+                { "syslog", required_argument, NULL, O_SYSLOG },
                 { "help", no_argument, NULL, O_HELP },
                 { 0 },
         };
@@ -553,8 +609,8 @@ static int parse_options(int argc, char **argv, struct options *o) {
                         usage(stdout);
                         exit(0);
                 }
-                if (c == O_HOST) {
-                        o->host = optarg;
+                if (c == O_HOST || c == O_SYSLOG) {
+                        *(c == O_HOST ? &o->host : &o->app_name) = optarg;
                         continue;
                 }
                 if (c == O_ACK || c == O_NO_ACK) {
@@ -600,7 +656,7 @@ static int parse_options(int argc, char **argv, struct options *o) {
         if (optind < argc || o->mode == MODE_NONE || o->port < 1 || o->port > 65535 || o->count < 1 ||
             o->count > UINT32_MAX || o->messages < 1 || o->messages > UINT32_MAX || o->size < 40 ||
             o->size > OUT_BUFFER_SIZE || o->in_flight < 1 || o->connect_window < 1 ||
-            (ack && o->mode != MODE_SHORT) || (ack && no_ack))
+            (ack && o->mode != MODE_SHORT) || (ack && no_ack) || !app_name_valid(o->app_name))
                 return -1;
         /* --connections and --idle end with "OK <n>" unless told otherwise;
          * --short closes without waiting unless told to wait. */
@@ -646,6 +702,17 @@ int main(int argc, char **argv) {
         if (resolve_loopback(&x) < 0) {
                 fprintf(stderr, "loadgen: '%s' is not a loopback address; refusing\n", x.o.host);
                 return 2;
+        }
+        /* The longest frame header is that of the last connection's last message. */
+        if (x.o.app_name) {
+                char probe[OUT_BUFFER_SIZE];
+                uint32_t last_conn = (uint32_t) (x.o.count - 1);
+                uint32_t last_seq = (uint32_t) (x.o.mode == MODE_FLOOD ? x.o.messages - 1 : 0);
+
+                if (format_frame(probe, x.o.size, x.o.app_name, last_conn, last_seq) < 0) {
+                        fprintf(stderr, "loadgen: an RFC 5424 frame does not fit in --size %lu bytes\n", x.o.size);
+                        return 2;
+                }
         }
         x.n_slots = x.o.mode == MODE_SHORT ? (x.o.in_flight < x.o.count ? x.o.in_flight : x.o.count) : x.o.count;
         limit = raise_fd_limit();
