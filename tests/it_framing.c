@@ -1009,12 +1009,13 @@ static void test_slow_drip_flood(void **state) {
         const char *matches[] = { match, "REMOTE_ADDR=127.0.0.1", NULL };
         int failures = 0;
 
-        /* sequential serves one connection at a time, and fork's children
-         * serve theirs out of the main process's reach (nothing to evict):
-         * there a newcomer waits until a dripper's message deadline
-         * (timeout, 30 s) ends it, as harkd(8) says. */
+        /* sequential serves the listen queue in order, one connection at a
+         * time, so a newcomer waits behind the whole flood however fast the
+         * one served is evicted; fork's children serve their connections out
+         * of the main process's reach, so nothing is evicted and a newcomer
+         * waits for a dripper's message deadline (timeout, 30 s). */
         if (sequential() || strcmp(it_mode, "fork") == 0) {
-                printf("[   INFO   ] %s: no eviction in this mode; skipped\n", it_mode);
+                printf("[   INFO   ] %s: a newcomer cannot overtake the flood in this mode; skipped\n", it_mode);
                 skip();
         }
         flood_n = 0;
