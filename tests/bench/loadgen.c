@@ -567,10 +567,11 @@ static int parse_ulong(const char *s, unsigned long *v) {
 
 /* RFC 5424 APP-NAME: 1 to 48 printable US-ASCII bytes, no space. */
 static bool app_name_valid(const char *app) {
-        size_t n = app ? strlen(app) : 1;
+        size_t n;
 
         if (!app)
-                return true;
+                return true;    /* not asked for */
+        n = strlen(app);
         for (size_t i = 0; i < n; i++)
                 if (app[i] < 33 || app[i] > 126)
                         return false;
