@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "events.h"
@@ -62,46 +63,119 @@ static char *pattern(size_t size, unsigned seed) {
         return p;
 }
 
-/* The messages (entries without a MESSAGE_ID: harkd's own events have one)
- * that carry REMOTE_PORT=port, whatever their identifier; waits until
- * expected are there (at most timeout_ms), then a little for extra ones. */
-static void peer_messages(int port, size_t expected, int timeout_ms, struct it_entries *out) {
-        char match[64];
-        const char *matches[] = { match, NULL };
-        long long deadline = it_now_ms() + timeout_ms;
-        bool settled = false;
+/* Now on the journal's clock (CLOCK_REALTIME, microseconds). */
+static long long realtime_us(void) {
+        struct timespec ts;
 
-        snprintf(match, sizeof(match), "REMOTE_PORT=%d", port);
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (long long) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void entry_free(struct it_entry *e) {
+        for (size_t k = 0; k < e->n_fields; k++) {
+                free(e->fields[k].name);
+                free(e->fields[k].value);
+        }
+        free(e->fields);
+}
+
+/* What a collect() keeps. Every harkd of the run writes to the one journal,
+ * and a client port comes back in a later test: since_us (the test's
+ * connection began then) tells this connection's entries from an earlier
+ * one's of the same port. */
+struct filter {
+        long long since_us;
+        bool messages;          /* only received messages (no MESSAGE_ID: harkd's events have one) */
+};
+
+static bool keep(const struct it_entry *e, const struct filter *f) {
+        const char *when = it_entry_field(e, "_SOURCE_REALTIME_TIMESTAMP", NULL);
+
+        if (when && atoll(when) < f->since_us)
+                return false;
+        return !f->messages || !it_entry_field(e, "MESSAGE_ID", NULL);
+}
+
+/* The entries matching matches (and needle, may be NULL) that f keeps;
+ * waits until expected are there (at most timeout_ms). Each read waits a
+ * little for extra ones (see it_journal_collect_matching()). */
+static void collect(const char *const *matches, const char *needle, const struct filter *f, size_t expected,
+                    int timeout_ms, struct it_entries *out) {
+        long long deadline = it_now_ms() + timeout_ms;
+
         for (;;) {
                 struct it_entries all;
                 size_t n = 0;
 
-                assert_true(it_journal_collect(matches, 0, 0, &all) >= 0);
+                assert_true(it_journal_collect_matching(matches, needle, 0, 0, &all) >= 0);
                 memset(out, 0, sizeof(*out));
                 out->v = calloc(all.n + 1, sizeof(*out->v));
                 assert_non_null(out->v);
                 for (size_t i = 0; i < all.n; i++) {
-                        if (it_entry_field(&all.v[i], "MESSAGE_ID", NULL)) {
-                                for (size_t k = 0; k < all.v[i].n_fields; k++) {
-                                        free(all.v[i].fields[k].name);
-                                        free(all.v[i].fields[k].value);
-                                }
-                                free(all.v[i].fields);
-                                continue;
-                        }
-                        out->v[n++] = all.v[i];
+                        if (keep(&all.v[i], f))
+                                out->v[n++] = all.v[i];
+                        else
+                                entry_free(&all.v[i]);
                 }
                 out->n = n;
                 free(all.v);
-                if (settled || (n < expected && it_ms_left(deadline) == 0))
+                if (n >= expected || it_ms_left(deadline) == 0)
                         return;
-                if (n >= expected) {
-                        settled = true;
-                        it_sleep_ms(150);
-                } else
-                        it_sleep_ms(30);
                 it_entries_free(out);
+                it_sleep_ms(30);
         }
+}
+
+/* The messages from the client at port since since_us, whatever their
+ * identifier (a parsed message has the sender's). */
+static void peer_messages(int port, long long since_us, size_t expected, struct it_entries *out) {
+        char match[64];
+        const char *matches[] = { match, NULL };
+
+        snprintf(match, sizeof(match), "REMOTE_PORT=%d", port);
+        collect(matches, NULL, &(struct filter) { .since_us = since_us, .messages = true }, expected,
+                JOURNAL_TIMEOUT_MS, out);
+}
+
+/* harkd's events of kind message_id about the client at port since since_us. */
+static void peer_events(int port, long long since_us, const char *message_id, size_t expected,
+                        struct it_entries *out) {
+        char port_match[64], id_match[64];
+        const char *matches[] = { "SYSLOG_IDENTIFIER=harkd", port_match, message_id ? id_match : NULL, NULL };
+
+        snprintf(port_match, sizeof(port_match), "REMOTE_PORT=%d", port);
+        snprintf(id_match, sizeof(id_match), "MESSAGE_ID=%s", message_id ? message_id : "");
+        collect(matches, NULL, &(struct filter) { .since_us = since_us }, expected,
+                expected ? JOURNAL_TIMEOUT_MS : 0, out);
+}
+
+/* Asserts that harkd logged exactly one event of kind message_id about the
+ * client at port since since_us (printing all its events when not). */
+static void assert_one_event(int port, long long since_us, const char *message_id, const char *what) {
+        struct it_entries e;
+        size_t n;
+
+        peer_events(port, since_us, message_id, 1, &e);
+        n = e.n;
+        if (n == 1) {
+                char peer[64];
+
+                snprintf(peer, sizeof(peer), "127.0.0.1:%d", port);
+                if (!strstr(it_entry_field(&e.v[0], "MESSAGE", NULL), peer)) {
+                        it_entries_print(&e);
+                        fail_msg("%s: the event does not name the peer %s", what, peer);
+                }
+                it_assert_field(&e.v[0], "REMOTE_ADDR", "127.0.0.1");
+        }
+        it_entries_free(&e);
+        if (n != 1) {
+                fprintf(stderr, "%s: %zu events of kind %s about port %d, expected 1; all its events:\n", what, n,
+                        message_id, port);
+                peer_events(port, since_us, NULL, 0, &e);
+                it_entries_print(&e);
+                it_entries_free(&e);
+        }
+        assert_int_equal(n, 1);
 }
 
 /* The messages of h's identifier from the client at port. */
@@ -154,29 +228,10 @@ static void assert_closed_silently(int fd, int timeout_ms, const char *what) {
         assert_int_equal(length, 0);
 }
 
-/* Asserts that harkd logged (under SYSLOG_IDENTIFIER=harkd) a framing error
- * naming the peer 127.0.0.1:port. Returns nothing; prints the events when
- * there is none. */
-static void assert_framing_error_logged(int port, const char *what) {
-        char port_match[64], peer[64];
-        const char *matches[] = { port_match, "MESSAGE_ID=" EVENT_FRAMING_ERROR, NULL };
-        struct it_entries e;
-
-        snprintf(port_match, sizeof(port_match), "REMOTE_PORT=%d", port);
-        snprintf(peer, sizeof(peer), "127.0.0.1:%d", port);
-        it_harkd_events(matches, peer, 1, JOURNAL_TIMEOUT_MS, &e);
-        if (e.n != 1) {
-                struct it_entries all;
-                const char *by_port[] = { port_match, NULL };
-
-                fprintf(stderr, "%s: %zu framing error events naming %s, expected 1; its events:\n", what, e.n, peer);
-                it_harkd_events(by_port, NULL, 0, 0, &all);
-                it_entries_print(&all);
-                it_entries_free(&all);
-        }
-        assert_int_equal(e.n, 1);
-        it_assert_field(&e.v[0], "REMOTE_ADDR", "127.0.0.1");
-        it_entries_free(&e);
+/* Asserts that harkd logged (under SYSLOG_IDENTIFIER=harkd) one framing
+ * error naming the peer 127.0.0.1:port since since_us. */
+static void assert_framing_error_logged(int port, long long since_us, const char *what) {
+        assert_one_event(port, since_us, EVENT_FRAMING_ERROR, what);
 }
 
 /* A fresh connection still gets its message logged and confirmed: a line,
@@ -233,6 +288,7 @@ static void test_octet_attacks(void **state) {
                 const char *expected[3];
                 size_t used = 0;
                 struct it_entries e;
+                long long since = realtime_us();
                 int fd = it_test_connect(t, h->host, h->port), port = it_local_port(fd);
 
                 nodelay(fd);
@@ -271,7 +327,7 @@ static void test_octet_attacks(void **state) {
                         assert_null(it_entry_field(&e.v[k], "HARK_INCOMPLETE", NULL));
                 }
                 it_entries_free(&e);
-                assert_framing_error_logged(port, a->name);
+                assert_framing_error_logged(port, since, a->name);
                 assert_serves_others(t, h);
                 free(buffer);
                 free(digits);
@@ -302,12 +358,13 @@ static void test_octet_attacks_first(void **state) {
                 uint64_t confirmed;
                 size_t length;
                 const char *m;
+                long long since = realtime_us();
                 int fd = it_test_connect(t, octets->host, octets->port), port = it_local_port(fd);
 
                 (void) it_send(fd, data, first[i].size);
                 assert_closed_silently(fd, 3000, first[i].name);
                 it_test_close(t, fd);
-                assert_framing_error_logged(port, first[i].name);
+                assert_framing_error_logged(port, since, first[i].name);
                 connection_messages(octets, port, 0, &e);
                 assert_int_equal(e.n, 0);
                 it_entries_free(&e);
@@ -562,7 +619,7 @@ static void test_length_underflow_shapes(void **state) {
         static const char garbage[] = "x\xff\n\0 4 more garbage";
         struct it_test *t = *state;
         struct harkd *h = it_test_harkd(t, 0, &(struct harkd_options) { 0 });
-        long long ticks_per_second = sysconf(_SC_CLK_TCK), before, used_ticks;
+        long long ticks_per_second = sysconf(_SC_CLK_TCK), before, used_ticks, since;
         char *buffer = NULL;
         size_t used = 0;
         struct it_entries e;
@@ -571,6 +628,7 @@ static void test_length_underflow_shapes(void **state) {
         /* harkd's start is behind it: what follows is the attack's. */
         assert_serves_others(t, h);
         before = harkd_cpu_ticks(h);
+        since = realtime_us();
         fd = it_test_connect(t, h->host, h->port);
         port = it_local_port(fd);
         nodelay(fd);
@@ -590,12 +648,12 @@ static void test_length_underflow_shapes(void **state) {
                used_ticks * 1000 / ticks_per_second);
         assert_true(used_ticks * 1000 / ticks_per_second < 500);
 
-        peer_messages(port, n, JOURNAL_TIMEOUT_MS, &e);
+        peer_messages(port, since, n, &e);
         if (e.n != n)
                 it_entries_print(&e);
         assert_int_equal(e.n, n);
         it_entries_free(&e);
-        assert_framing_error_logged(port, "trailing garbage");
+        assert_framing_error_logged(port, since, "trailing garbage");
         it_assert_harkd_stops(h, 5000);
 }
 
@@ -803,7 +861,7 @@ struct dripper {
         bool octets;
         int fd, port;
         size_t sent;
-        long long first_ms, closed_ms;
+        long long since_us, first_ms, closed_ms;
 };
 
 /* Drips every open dripper's next byte each 500 ms until harkd closed them
@@ -852,9 +910,7 @@ static void drip(struct dripper *d, size_t n, int limit_ms) {
 static void assert_dripper_closed(const struct harkd *h, const struct dripper *d) {
         long long after = d->closed_ms - d->first_ms;
         const char *payload = d->octets ? strchr(d->bytes, ' ') + 1 : d->bytes;
-        size_t header = (size_t) (payload - d->bytes), length, n_events;
-        char port_match[64];
-        const char *matches[] = { port_match, "MESSAGE_ID=" EVENT_CONN_TIMED_OUT, NULL };
+        size_t header = (size_t) (payload - d->bytes), length;
         struct it_entries e;
         const char *m;
 
@@ -881,19 +937,7 @@ static void assert_dripper_closed(const struct harkd *h, const struct dripper *d
                 assert_null(it_entry_field(&e.v[0], "HARK_INCOMPLETE", NULL));
         it_entries_free(&e);
 
-        snprintf(port_match, sizeof(port_match), "REMOTE_PORT=%d", d->port);
-        it_harkd_events(matches, NULL, 1, JOURNAL_TIMEOUT_MS, &e);
-        n_events = e.n;
-        it_entries_free(&e);
-        if (n_events != 1) {
-                const char *by_port[] = { port_match, NULL };
-
-                fprintf(stderr, "%s dripper: %zu timed-out events, expected 1; its events:\n", d->name, n_events);
-                it_harkd_events(by_port, NULL, 0, 0, &e);
-                it_entries_print(&e);
-                it_entries_free(&e);
-        }
-        assert_int_equal(n_events, 1);
+        assert_one_event(d->port, d->since_us, EVENT_CONN_TIMED_OUT, d->name);
 }
 
 /* timeout = 2: a connection that sends 1 byte per 0.5 s and never ends a
@@ -913,13 +957,17 @@ static void test_slow_drip(void **state) {
         static const char *const idle_expected[2][2] = { { "complete one", "complete two" }, { "one", "two" } };
         size_t group = sequential() ? 1 : n;
 
-        for (size_t i = 0; i < n; i++) {
-                drippers[i].fd = it_test_connect(t, h->host, h->port);
-                drippers[i].port = it_local_port(drippers[i].fd);
-                nodelay(drippers[i].fd);
+        /* In sequential a dripper waiting in the listen queue would be a
+         * newcomer that gets the one served evicted: one at a time there. */
+        for (size_t start = 0; start < n; start += group) {
+                for (size_t i = start; i < start + group; i++) {
+                        drippers[i].since_us = realtime_us();
+                        drippers[i].fd = it_test_connect(t, h->host, h->port);
+                        drippers[i].port = it_local_port(drippers[i].fd);
+                        nodelay(drippers[i].fd);
+                }
+                drip(drippers + start, group, 6000);
         }
-        for (size_t i = 0; i < n; i += group)
-                drip(drippers + i, group, 6000);
         for (size_t i = 0; i < n; i++)
                 assert_dripper_closed(h, &drippers[i]);
 
