@@ -19,21 +19,24 @@
 static const struct iovec truncated_field = { .iov_base = (char *) "HARK_TRUNCATED=1", .iov_len = 16 };
 static const struct iovec incomplete_field = { .iov_base = (char *) "HARK_INCOMPLETE=1", .iov_len = 17 };
 
+static const struct iovec priority_fields[] = {
+        { (char *) "PRIORITY=0", 10 }, { (char *) "PRIORITY=1", 10 }, { (char *) "PRIORITY=2", 10 },
+        { (char *) "PRIORITY=3", 10 }, { (char *) "PRIORITY=4", 10 }, { (char *) "PRIORITY=5", 10 },
+        { (char *) "PRIORITY=6", 10 }, { (char *) "PRIORITY=7", 10 },
+};
+
 void entry_builder_init(struct entry_builder *b, const struct hark_config *config, const struct iovec *context,
                         size_t n_context) {
-        int n;
-
         assert(n_context <= ENTRY_CONTEXT_MAX);
+        assert(config->priority >= 0 && config->priority <= PRIORITY_MAX);
         memset(b, 0, sizeof(*b));
         b->format = config->format;
+        b->priority = config->priority;
+        b->identifier = config->identifier;
+        b->identifier_size = strlen(config->identifier);
+        assert(b->identifier_size <= ENTRY_IDENTIFIER_MAX);
         b->context = context;
         b->n_context = n_context;
-        n = snprintf(b->priority_field, sizeof(b->priority_field), "PRIORITY=%d", config->priority);
-        assert(n > 0 && (size_t) n < sizeof(b->priority_field));
-        b->priority = (struct iovec) { b->priority_field, (size_t) n };
-        n = snprintf(b->identifier_field, sizeof(b->identifier_field), "SYSLOG_IDENTIFIER=%s", config->identifier);
-        assert(n > 0 && (size_t) n < sizeof(b->identifier_field));
-        b->identifier = (struct iovec) { b->identifier_field, (size_t) n };
 }
 
 void entry_builder_done(struct entry_builder *b) {
@@ -64,13 +67,23 @@ static int reserve_text(struct entry_builder *b, size_t want) {
  * beforehand, so every write fits). */
 struct fields {
         struct entry_builder *b;
-        size_t n;
+        struct entry *e;
         size_t used;            /* of b->text */
 };
 
 static void add(struct fields *f, struct iovec field) {
-        assert(f->n < ENTRY_FIELDS_MAX);
-        f->b->fields[f->n++] = field;
+        assert(f->e->n_fields < ENTRY_FIELDS_MAX);
+        f->e->fields[f->e->n_fields++] = field;
+}
+
+/* SYSLOG_IDENTIFIER= the configured identifier. */
+static struct iovec configured_identifier(struct fields *f) {
+        static const char name[] = "SYSLOG_IDENTIFIER=";
+        char *text = f->e->identifier_field;
+
+        memcpy(text, name, sizeof(name) - 1);
+        memcpy(text + sizeof(name) - 1, f->b->identifier, f->b->identifier_size);
+        return (struct iovec) { text, sizeof(name) - 1 + f->b->identifier_size };
 }
 
 static char *text_at(struct fields *f) {
@@ -163,7 +176,7 @@ static size_t text_end(struct syslog_slice msg) {
 /* MESSAGE last, since its name overwrites header bytes, but as the first
  * field (readers look there). */
 static void add_syslog_fields(struct fields *f, const struct framed_message *m, const struct syslog_message *s) {
-        size_t message = f->n;
+        size_t message = f->e->n_fields;
 
         add(f, (struct iovec) { 0 });
         add_number(f, "PRIORITY", s->severity);
@@ -171,20 +184,20 @@ static void add_syslog_fields(struct fields *f, const struct framed_message *m, 
         if (syslog_slice_present(s->app_name))
                 add_slice(f, "SYSLOG_IDENTIFIER", s->app_name);
         else
-                add(f, f->b->identifier);
+                add(f, configured_identifier(f));
         add_slice(f, "SYSLOG_PID", s->procid);
         add_slice(f, "SYSLOG_MSGID", s->msgid);
         add_slice(f, "SYSLOG_TIMESTAMP", s->timestamp);
         add_slice(f, "SYSLOG_HOSTNAME", s->hostname);
         if (syslog_slice_present(s->structured_data))
                 add_structured_data(f, s);
-        f->b->fields[message] = message_field(m, s->msg.data, text_end(s->msg));
+        f->e->fields[message] = message_field(m, s->msg.data, text_end(s->msg));
 }
 
 static void add_raw_fields(struct fields *f, const struct framed_message *m) {
         add(f, message_field(m, m->data, m->size));
-        add(f, f->b->priority);
-        add(f, f->b->identifier);
+        add(f, priority_fields[f->b->priority]);
+        add(f, configured_identifier(f));
 }
 
 /* Reads the header as the format says; SYSLOG_NONE when the message is
@@ -205,11 +218,12 @@ static enum syslog_format read_header(const struct entry_builder *b, const struc
 }
 
 void entry_build(struct entry_builder *b, const struct framed_message *m, struct entry *e) {
-        struct fields f = { .b = b };
+        struct fields f = { .b = b, .e = e };
         struct syslog_message s;
         const char *error;
         enum syslog_format format = read_header(b, m, &s, &error);
 
+        e->n_fields = 0;
         if (format != SYSLOG_NONE && reserve_text(b, 2 * m->size + NAMES_ROOM) < 0) {
                 format = SYSLOG_NONE;
                 error = "no memory for the header's fields";
@@ -226,10 +240,11 @@ void entry_build(struct entry_builder *b, const struct framed_message *m, struct
         if (m->incomplete)
                 add(&f, incomplete_field);
         if (error) {
-                int n = snprintf(b->error_field, sizeof(b->error_field), "HARK_SYSLOG_ERROR=%s", error);
+                int n = snprintf(e->error_field, sizeof(e->error_field), "HARK_SYSLOG_ERROR=%s", error);
 
-                assert(n > 0 && (size_t) n < sizeof(b->error_field));
-                add(&f, (struct iovec) { b->error_field, (size_t) n });
+                assert(n > 0 && (size_t) n < sizeof(e->error_field));
+                add(&f, (struct iovec) { e->error_field, (size_t) n });
         }
-        *e = (struct entry) { .fields = b->fields, .n_fields = f.n, .syslog = format, .syslog_error = error };
+        e->syslog = format;
+        e->syslog_error = error;
 }

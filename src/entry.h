@@ -34,32 +34,40 @@
  * context, and HARK_TRUNCATED, HARK_INCOMPLETE, HARK_SYSLOG_ERROR. */
 #define ENTRY_FIELDS_MAX (8 + SYSLOG_SD_PARAMS_MAX + ENTRY_CONTEXT_MAX + 3)
 
+/* Kept small: every open connection has one (10,000 idle connections are a
+ * workload harkd serves). What an entry needs only while it is built lives
+ * in struct entry, on the caller's stack. */
 struct entry_builder {
         enum message_format format;
+        int priority;                   /* of a raw message: the configured one */
+        const char *identifier;         /* the configured one, in the caller's config */
+        size_t identifier_size;
         const struct iovec *context;    /* the caller's; outlives the builder */
         size_t n_context;
-        struct iovec priority, identifier; /* of a raw message: the configured ones */
-        char priority_field[16];
-        char identifier_field[18 + 255 + 1]; /* an identifier has at most 255 bytes (config.c) */
-        char error_field[160];          /* HARK_SYSLOG_ERROR= and a phrase */
         char *text;                     /* the "NAME=value" of header fields, per message */
         size_t text_size;
-        struct iovec fields[ENTRY_FIELDS_MAX];
 };
 
-/* What entry_build() made of a message. */
+/* An identifier has at most this many bytes (config.c). */
+#define ENTRY_IDENTIFIER_MAX 255
+
+/* What entry_build() made of a message: its fields, valid until the
+ * builder's next entry_build(), and the buffers of some of them. */
 struct entry {
-        const struct iovec *fields;     /* valid until the next entry_build() */
+        struct iovec fields[ENTRY_FIELDS_MAX];
         size_t n_fields;
         enum syslog_format syslog;      /* SYSLOG_NONE for a message logged raw by format */
         /* Why a message that should have had a syslog header is logged raw
          * (a static phrase; also sent as HARK_SYSLOG_ERROR), or NULL. */
         const char *syslog_error;
+        char identifier_field[sizeof("SYSLOG_IDENTIFIER=") + ENTRY_IDENTIFIER_MAX];
+        char error_field[160];          /* HARK_SYSLOG_ERROR= and a phrase */
 };
 
 /* Sets b up for the messages of one connection under config (format,
- * identifier, priority; copied). context[0..n_context) are "NAME=value"
- * fields added to every entry, in that order. */
+ * identifier, priority). config must outlive the builder (the connection
+ * holds its snapshot). context[0..n_context) are "NAME=value" fields added
+ * to every entry, in that order. */
 void entry_builder_init(struct entry_builder *b, const struct hark_config *config, const struct iovec *context,
                         size_t n_context);
 
@@ -70,7 +78,7 @@ void entry_builder_done(struct entry_builder *b);
  * idles, so an idle connection keeps no large buffer. */
 void entry_builder_trim(struct entry_builder *b);
 
-/* The entry of message m. Writes into the FRAMER_HEADROOM bytes before
+/* The entry of message m, into *e. Writes into the FRAMER_HEADROOM bytes before
  * m->data and into m->data itself (the MESSAGE field's name goes right
  * before its text), so m is spent afterwards. Never fails: a message whose
  * header fields find no memory is logged raw, with the reason in
