@@ -136,6 +136,19 @@ check: deps-test
 	@$(MAKE) --no-print-directory lint-man
 	BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/run-tests
 
+# ---- syslog-ng for the interop tests (tests/it_syslog.c) ------------------
+# Debian's syslog-ng-core conflicts with rsyslog (a test dependency too), so
+# it is never installed: tests/fetch-syslog-ng unpacks it, with the libraries
+# this machine lacks, into $(SYSLOG_NG_DIR), where it_syslog runs it from
+# (beside $(BUILD)/harkd). Fetched once, checked with ldd on every run; needs
+# root only when the package lists are missing (apt-get update).
+SYSLOG_NG_DIR = $(BUILD)/syslog-ng
+.PHONY: fetch-syslog-ng
+fetch-syslog-ng: deps-test
+	@tests/fetch-syslog-ng $(SYSLOG_NG_DIR)
+check: fetch-syslog-ng
+# ---- end of syslog-ng -----------------------------------------------------
+
 .PHONY: unit-tests-bin it-tests-bin check-fresh
 unit-tests-bin: $(UNIT_TESTS)
 it-tests-bin: $(IT_TESTS)
