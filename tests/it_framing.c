@@ -635,6 +635,7 @@ static void test_length_underflow_shapes(void **state) {
         for (size_t i = 0; i < n; i++)
                 frame_str(&buffer, &used, shapes[i]);
         assert_int_equal(it_send(fd, buffer, used), 0);
+        free(buffer);
         it_sleep_ms(50);
         (void) it_send(fd, garbage, sizeof(garbage) - 1);
         assert_closed_silently(fd, 3000, "trailing garbage");
