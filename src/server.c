@@ -233,9 +233,14 @@ static unsigned evict_for_newcomers(struct server *s, long long now) {
 }
 
 bool server_has_room(struct server *s) {
+        bool was_paused = admission_paused(&s->admission);
+
         if (admission_has_room(&s->admission))
                 return true;
-        (void) evict_for_newcomers(s, now_ms());
+        /* Just paused, nothing quiet enough yet: the main loop's housekeeping
+         * must look again in a while (it may be waiting without a timeout). */
+        if (evict_for_newcomers(s, now_ms()) == 0 && !was_paused)
+                wake(s->wake_fd);
         return false;
 }
 
@@ -429,6 +434,10 @@ int server_accept(struct server *s, struct accepted *a) {
                 } else if (server_has_room(s)) {
                         for (size_t i = 0; i < s->listeners.n; i++)
                                 pfd[n++] = (struct pollfd) { .fd = s->listeners.fds[i], .events = POLLIN };
+                } else if (timeout < 0 || timeout > EVICT_CHECK_MS) {
+                        /* Paused just now: housekeeping must look for quiet
+                         * connections to evict soon, not at its next errand. */
+                        timeout = EVICT_CHECK_MS;
                 }
                 r = poll(pfd, n, timeout);
                 if (r < 0 && errno != EINTR) {

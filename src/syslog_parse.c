@@ -588,11 +588,16 @@ static bool is(const char *name, size_t size, const char *word) {
 
 bool syslog_field_name_reserved(const char *name, size_t size) {
         static const char *const prefixes[] = { "_", "SYSLOG_", "REMOTE_", "HARK_", "OBJECT_", "COREDUMP_" };
+        static const char *const names[] = { "MESSAGE", "PRIORITY", "MESSAGE_ID", "UNIT", "USER_UNIT",
+                                             "INVOCATION_ID", "USER_INVOCATION_ID" };
 
         if (!name)
                 return false;
         for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
                 if (has_prefix(name, size, prefixes[i]))
                         return true;
-        return is(name, size, "MESSAGE") || is(name, size, "PRIORITY");
+        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+                if (is(name, size, names[i]))
+                        return true;
+        return false;
 }

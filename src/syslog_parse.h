@@ -187,5 +187,9 @@ bool syslog_field_name_valid(const char *name, size_t size);
  * journalctl trust in entries of privileged writers (`journalctl -u UNIT`
  * matches OBJECT_SYSTEMD_UNIT=UNIT, and COREDUMP_UNIT=UNIT with the
  * coredump MESSAGE_ID, in entries with _UID=0: a harkd running as root
- * would otherwise let a sender put lines under any unit). */
+ * would otherwise let a sender put lines under any unit); UNIT, USER_UNIT,
+ * INVOCATION_ID and USER_INVOCATION_ID, which journalctl trusts in the
+ * entries of service managers and a sender has no business claiming; and
+ * MESSAGE_ID, which names a catalog entry and marks harkd's own events (a
+ * received message never has one, so it cannot pass for such an event). */
 bool syslog_field_name_reserved(const char *name, size_t size);

@@ -1258,10 +1258,11 @@ static void field_name_reserved(void **state) {
                 "REMOTE_TLS_SHA256", "REMOTE_ANYTHING",
                 "HARK_CONNECTION", "HARK_TRUNCATED", "HARK_TRANSPORT", "HARK_LATER",
                 "OBJECT_PID", "OBJECT_SYSTEMD_UNIT", "COREDUMP_UNIT", "COREDUMP_USER_UNIT",
+                "MESSAGE_ID", "UNIT", "USER_UNIT", "INVOCATION_ID", "USER_INVOCATION_ID",
         };
         static const char *const free_names[] = {
-                "ORDER_ID", "MESSAGE_ID", "MESSAGES", "PRIORITY2", "SYSLOG", "REMOTE", "HARK", "HARKD_X",
-                "SD_ORIGIN_IP", "CODE_FILE", "UNIT", "OBJECT", "A_REMOTE_ADDR",
+                "ORDER_ID", "MESSAGES", "PRIORITY2", "SYSLOG", "REMOTE", "HARK", "HARKD_X",
+                "SD_ORIGIN_IP", "CODE_FILE", "UNITS", "MESSAGE_IDS", "OBJECT", "A_REMOTE_ADDR",
         };
 
         (void) state;
