@@ -150,8 +150,10 @@ static void peer_events(int port, long long since_us, const char *message_id, si
 }
 
 /* Asserts that harkd logged exactly one event of kind message_id about the
- * client at port since since_us (printing all its events when not). */
-static void assert_one_event(int port, long long since_us, const char *message_id, const char *what) {
+ * client at port since since_us, naming it and saying text (NULL: anything);
+ * prints all its events when not. */
+static void assert_one_event(int port, long long since_us, const char *message_id, const char *text,
+                             const char *what) {
         struct it_entries e;
         size_t n;
 
@@ -161,9 +163,11 @@ static void assert_one_event(int port, long long since_us, const char *message_i
                 char peer[64];
 
                 snprintf(peer, sizeof(peer), "127.0.0.1:%d", port);
-                if (!strstr(it_entry_field(&e.v[0], "MESSAGE", NULL), peer)) {
+                if (!strstr(it_entry_field(&e.v[0], "MESSAGE", NULL), peer) ||
+                    (text && !strstr(it_entry_field(&e.v[0], "MESSAGE", NULL), text))) {
                         it_entries_print(&e);
-                        fail_msg("%s: the event does not name the peer %s", what, peer);
+                        fail_msg("%s: the event does not name the peer %s or say \"%s\"", what, peer,
+                                 text ? text : "");
                 }
                 it_assert_field(&e.v[0], "REMOTE_ADDR", "127.0.0.1");
         }
@@ -229,9 +233,9 @@ static void assert_closed_silently(int fd, int timeout_ms, const char *what) {
 }
 
 /* Asserts that harkd logged (under SYSLOG_IDENTIFIER=harkd) one framing
- * error naming the peer 127.0.0.1:port since since_us. */
-static void assert_framing_error_logged(int port, long long since_us, const char *what) {
-        assert_one_event(port, since_us, EVENT_FRAMING_ERROR, what);
+ * error naming the peer 127.0.0.1:port and reason since since_us. */
+static void assert_framing_error_logged(int port, long long since_us, const char *reason, const char *what) {
+        assert_one_event(port, since_us, EVENT_FRAMING_ERROR, reason, what);
 }
 
 /* A fresh connection still gets its message logged and confirmed: a line,
@@ -254,24 +258,29 @@ struct attack {
         const char *name;
         const char *data;       /* NULL: 10,000 length digits */
         size_t size;
+        const char *reason;     /* in harkd's log line: what the framer found */
         bool half_close;        /* then the client half-closes (the attack is where the stream ends) */
 };
 
-#define ATTACK(name, s) { name, s, sizeof(s) - 1, false }
+#define ATTACK(name, s, reason) { name, s, sizeof(s) - 1, reason, false }
+#define ZERO "frame length 0 or with a leading zero"
+#define NOT_A_LENGTH "frame does not start with a length"
+#define NO_SPACE "frame length not followed by a space"
+#define TOO_MANY_DIGITS "frame length of more than 9 digits"
 
 static const struct attack attacks[] = {
-        { "10,000 length digits (CVE-2022-24903)", NULL, 10000, false },
-        ATTACK("zero length", "0 "),
-        ATTACK("zero length, two zeros", "00 x"),
-        ATTACK("leading zero", "012 abcdefghijkl"),
-        ATTACK("negative length", "-1 x"),
-        ATTACK("plus sign", "+5 abcde"),
-        ATTACK("no space after the length", "1x"),
-        ATTACK("length that wraps 32 bits", "4294967297 x"),
-        ATTACK("ten digits", "1000000000 x"),
-        ATTACK("tab instead of space", "5\tabcde"),
-        ATTACK("LF where a frame starts", "\n5 abcde"),
-        { "digits then EOF", "12", 2, true },
+        { "10,000 length digits (CVE-2022-24903)", NULL, 10000, TOO_MANY_DIGITS, false },
+        ATTACK("zero length", "0 ", ZERO),
+        ATTACK("zero length, two zeros", "00 x", ZERO),
+        ATTACK("leading zero", "012 abcdefghijkl", ZERO),
+        ATTACK("negative length", "-1 x", NOT_A_LENGTH),
+        ATTACK("plus sign", "+5 abcde", NOT_A_LENGTH),
+        ATTACK("no space after the length", "1x", NO_SPACE),
+        ATTACK("length that wraps 32 bits", "4294967297 x", TOO_MANY_DIGITS),
+        ATTACK("ten digits", "1000000000 x", TOO_MANY_DIGITS),
+        ATTACK("tab instead of space", "5\tabcde", NO_SPACE),
+        ATTACK("LF where a frame starts", "\n5 abcde", NOT_A_LENGTH),
+        { "digits then EOF", "12", 2, "stream ended inside a frame length", true },
 };
 
 /* A few good frames, then the attack, on one connection: the good frames
@@ -327,7 +336,7 @@ static void test_octet_attacks(void **state) {
                         assert_null(it_entry_field(&e.v[k], "HARK_INCOMPLETE", NULL));
                 }
                 it_entries_free(&e);
-                assert_framing_error_logged(port, since, a->name);
+                assert_framing_error_logged(port, since, a->reason, a->name);
                 assert_serves_others(t, h);
                 free(buffer);
                 free(digits);
@@ -340,10 +349,10 @@ static void test_octet_attacks(void **state) {
  * bytes are no octet frame, so they are a line, logged as sent. */
 static void test_octet_attacks_first(void **state) {
         static const struct attack first[] = {
-                ATTACK("zero length", "0 x\n"),
-                ATTACK("negative length", "-1 x\n"),
-                ATTACK("length that wraps 32 bits", "4294967297 x\n"),
-                { "10,000 length digits (CVE-2022-24903)", NULL, 10000, false },
+                ATTACK("zero length", "0 x\n", ZERO),
+                ATTACK("negative length", "-1 x\n", NOT_A_LENGTH),
+                ATTACK("length that wraps 32 bits", "4294967297 x\n", TOO_MANY_DIGITS),
+                { "10,000 length digits (CVE-2022-24903)", NULL, 10000, TOO_MANY_DIGITS, false },
         };
         struct it_test *t = *state;
         struct harkd *octets = it_test_harkd(t, 0, &(struct harkd_options) { .extra = "framing = \"octets\";" });
@@ -364,7 +373,7 @@ static void test_octet_attacks_first(void **state) {
                 (void) it_send(fd, data, first[i].size);
                 assert_closed_silently(fd, 3000, first[i].name);
                 it_test_close(t, fd);
-                assert_framing_error_logged(port, since, first[i].name);
+                assert_framing_error_logged(port, since, first[i].reason, first[i].name);
                 connection_messages(octets, port, 0, &e);
                 assert_int_equal(e.n, 0);
                 it_entries_free(&e);
@@ -654,7 +663,7 @@ static void test_length_underflow_shapes(void **state) {
                 it_entries_print(&e);
         assert_int_equal(e.n, n);
         it_entries_free(&e);
-        assert_framing_error_logged(port, since, "trailing garbage");
+        assert_framing_error_logged(port, since, NOT_A_LENGTH, "trailing garbage");
         it_assert_harkd_stops(h, 5000);
 }
 
@@ -938,7 +947,7 @@ static void assert_dripper_closed(const struct harkd *h, const struct dripper *d
                 assert_null(it_entry_field(&e.v[0], "HARK_INCOMPLETE", NULL));
         it_entries_free(&e);
 
-        assert_one_event(d->port, d->since_us, EVENT_CONN_TIMED_OUT, d->name);
+        assert_one_event(d->port, d->since_us, EVENT_CONN_TIMED_OUT, "timed out", d->name);
 }
 
 /* timeout = 2: a connection that sends 1 byte per 0.5 s and never ends a
