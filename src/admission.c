@@ -207,15 +207,12 @@ static struct admission_slot *pick_victim(struct admission *a, long long now) {
 }
 
 unsigned admission_evict(struct admission *a, long long now, unsigned waiting) {
-        unsigned evicted = 0, batch;
+        unsigned evicted = 0;
 
         pthread_mutex_lock(&a->lock);
-        batch = connection_limit(a) / 16 + 1;
-        if (waiting < batch)
-                batch = waiting;
-        /* Evictions still ending count against the batch: a second call
-         * before they are released does not evict more. */
-        while (a->evicting < batch) {
+        /* Evictions still ending count: a second call before they are
+         * released evicts no more for the same newcomers. */
+        while (a->evicting < waiting) {
                 struct admission_slot *victim = pick_victim(a, now);
 
                 if (!victim)

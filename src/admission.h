@@ -87,17 +87,16 @@ bool admission_has_room(struct admission *a);
 
 /* While `waiting` newcomers wait for room (in the listen queue while
  * accepting is paused, or accepted, for a worker): connections being served
- * that have ended no message for ADMISSION_EVICT_IDLE_MS make room for them. Those of the source holding
- * the most slots go first, the longest quiet first; no more than wait, and
- * at most a sixteenth of the limit at a time (counting evictions not yet
- * released): their sockets are shut down, which ends them in their drivers
- * as evicted. So one address holding every slot with silent or slow-drip
- * connections cannot lock out the others, while a busy harkd whose
- * connections all make progress keeps its newcomers waiting in the queue,
- * as before. Returns how many were evicted. */
+ * that have ended no message for ADMISSION_EVICT_IDLE_MS make room for them,
+ * as many as wait (counting evictions not yet released). Those of the source
+ * holding the most slots go first, the longest quiet first. Their sockets are
+ * shut down, which ends them in their drivers as evicted. So one address
+ * holding every slot with silent or slow-drip connections cannot lock out the
+ * others, while a busy harkd whose connections all make progress keeps its
+ * newcomers waiting in the queue, as before. Returns how many were evicted. */
 unsigned admission_evict(struct admission *a, long long now, unsigned waiting);
 
-#define ADMISSION_EVICT_IDLE_MS 1000
+#define ADMISSION_EVICT_IDLE_MS 500
 
 /* Whether accepting is paused for lack of room. */
 bool admission_paused(struct admission *a);

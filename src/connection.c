@@ -268,8 +268,9 @@ static void log_evicted(struct connection *c) {
 
         if (log_ratelimit_pass(&ratelimit, &suppressed))
                 log_connection(c, LOG_NOTICE, EVENT_CONN_EVICTED,
-                               "Connection %" PRIu64 " from %s closed to make room for a new one "
-                               "(max_connections reached, no message from it for %d ms or more): %" PRIu64
+                               "Connection %" PRIu64 " from %s closed to make room for clients waiting "
+                               "(at max_connections, or for a pool worker; no message from it for %d ms "
+                               "or more): %" PRIu64
                                " messages logged; %u similar closes not reported before this one",
                                c->id, c->peer.name, ADMISSION_EVICT_IDLE_MS, c->delivered, suppressed);
 }

@@ -1,5 +1,7 @@
 /* `pool`: `workers` threads, created at start, take accepted connections from
- * a queue guarded by a mutex and a condition variable. */
+ * a queue guarded by a mutex and a condition variable. The queue is fair
+ * between sources: one address that opens a thousand connections waits
+ * behind the others' (see take()). */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -14,7 +16,12 @@
 struct queued {
         struct queued *next;
         struct accepted connection;
+        long long queued_ms;
 };
+
+/* How long a connection from a source that already held one more
+ * connection waits behind one from a source that held one fewer. */
+#define FAIR_MS_PER_CONNECTION 100
 
 struct pool {
         struct server *server;
@@ -32,8 +39,28 @@ static void count_waiting(struct pool *p) {
         atomic_store(&p->server->waiting_for_worker, p->queued > p->idle ? p->queued - p->idle : 0);
 }
 
+/* Under lock: the link to the connection to serve next: the one whose
+ * source held the fewest connections when it came, the waiting time
+ * making up for it at FAIR_MS_PER_CONNECTION (so nothing waits for ever);
+ * the first of equals. */
+static struct queued **next_to_serve(struct pool *p) {
+        long long now = now_ms(), best_score = 0;
+        struct queued **best = NULL;
+
+        for (struct queued **link = &p->head; *link; link = &(*link)->next) {
+                long long score = (long long) (*link)->connection.from_source * FAIR_MS_PER_CONNECTION -
+                                  (now - (*link)->queued_ms);
+
+                if (!best || score < best_score) {
+                        best = link;
+                        best_score = score;
+                }
+        }
+        return best;
+}
+
 static struct queued *take(struct pool *p) {
-        struct queued *q;
+        struct queued **link, *q = NULL;
 
         pthread_mutex_lock(&p->lock);
         p->idle++;
@@ -41,12 +68,13 @@ static struct queued *take(struct pool *p) {
         while (!p->head && !p->closing)
                 pthread_cond_wait(&p->ready, &p->lock);
         p->idle--;
-        q = p->head;
-        if (q) {
+        link = next_to_serve(p);
+        if (link) {
+                q = *link;
+                *link = q->next;
+                if (p->tail == &q->next)
+                        p->tail = link;
                 p->queued--;
-                p->head = q->next;
-                if (!p->head)
-                        p->tail = &p->head;
         }
         count_waiting(p);
         pthread_mutex_unlock(&p->lock);
@@ -70,7 +98,7 @@ static int enqueue(struct pool *p, const struct accepted *a) {
 
         if (!q)
                 return -ENOMEM;
-        *q = (struct queued) { .connection = *a };
+        *q = (struct queued) { .connection = *a, .queued_ms = now_ms() };
         pthread_mutex_lock(&p->lock);
         *p->tail = q;
         p->tail = &q->next;

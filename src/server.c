@@ -287,6 +287,7 @@ int server_adopt(struct server *s, int fd, struct accepted *a) {
                 return r;
         }
         a->slot = NULL;
+        a->from_source = 1;
         stamp(s, fd, a);
         return 0;
 }
@@ -311,6 +312,7 @@ int server_accept_from(struct server *s, int listen_fd, int flags, struct accept
                 return -EAGAIN;
         }
         r = admission_admit(&s->admission, &a->peer, fd, &open_from_source, &a->slot);
+        a->from_source = open_from_source + 1;
         if (r == -EBUSY) {
                 admission_refuse(&s->admission, fd, &a->peer, open_from_source);
                 return -EAGAIN;

@@ -30,6 +30,7 @@ struct accepted {
         struct peer peer;
         uint64_t id;                    /* HARK_CONNECTION */
         struct admission_slot *slot;    /* NULL when admission does not track it (Accept=yes) */
+        unsigned from_source;           /* connections open from its source, itself included */
 };
 
 /* What all processes of one harkd see: `fork` children count here too, and

@@ -1071,8 +1071,12 @@ static void test_slow_drip_flood(void **state) {
          * time, so a newcomer waits behind the whole flood however fast the
          * one served is evicted; fork's children serve their connections out
          * of the main process's reach, so nothing is evicted and a newcomer
-         * waits for a dripper's message deadline (timeout, 30 s). */
-        if (sequential() || strcmp(it_mode, "fork") == 0) {
+         * waits for a dripper's message deadline (timeout, 30 s); pool's
+         * `workers` threads free a slot only as fast as they evict the
+         * drippers they serve, two per half second, so the newcomer waits
+         * behind the flood in the listen queue (its own queue is fair, but
+         * the newcomer never gets into it). harkd(8) says so. */
+        if (sequential() || strcmp(it_mode, "fork") == 0 || strcmp(it_mode, "pool") == 0) {
                 printf("[   INFO   ] %s: a newcomer cannot overtake the flood in this mode; skipped\n", it_mode);
                 skip();
         }

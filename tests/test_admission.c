@@ -357,14 +357,20 @@ static void test_eviction_takes_from_the_biggest_source(void **state) {
         peers[2] = admit_quiet(a, "192.0.2.9", 3000);
         assert_false(admission_has_room(a));                       /* full: pauses */
         assert_int_equal(admission_evict(a, now_ms(), 0), 0);    /* nobody waits */
-        assert_int_equal(admission_evict(a, now_ms(), 5), 1);    /* batch of 3/16 + 1 */
+        assert_int_equal(admission_evict(a, now_ms(), 1), 1);    /* one waits: one goes */
         assert_true(was_shut_down(peers[2]));
         assert_false(was_shut_down(peers[0]));
         assert_false(was_shut_down(peers[1]));
         assert_int_equal(atomic_load(&x->counters.evicted), 1);
         assert_true(admission_evicted(held[n_held - 1].slot));
-        /* Until it is released, asking again evicts no more. */
-        assert_int_equal(admission_evict(a, now_ms(), 5), 0);
+        /* Until it is released, asking again for the same one evicts no more. */
+        assert_int_equal(admission_evict(a, now_ms(), 1), 0);
+        /* Two wait: the other of the biggest source goes, then the smaller one. */
+        assert_int_equal(admission_evict(a, now_ms(), 2), 1);
+        assert_true(was_shut_down(peers[1]));
+        assert_false(was_shut_down(peers[0]));
+        assert_int_equal(admission_evict(a, now_ms(), 3), 1);
+        assert_true(was_shut_down(peers[0]));
         close_held_sockets(a, peers, 3);
 }
 
