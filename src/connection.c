@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -244,6 +245,13 @@ static bool read_already_sent(struct connection *c) {
         return n == 0;
 }
 
+/* Bytes the peer sent that harkd has not read (left behind at a stop). */
+static int unread_bytes(const struct connection *c) {
+        int n = 0;
+
+        return ioctl(c->fd, FIONREAD, &n) == 0 ? n : 0;
+}
+
 static void log_failure(struct connection *c) {
         static struct log_ratelimit ratelimit = LOG_RATELIMIT_INIT;
         unsigned suppressed;
@@ -311,8 +319,9 @@ void connection_end(struct connection *c, enum connection_end why) {
                 break;
         case CONNECTION_DRAINED:
                 log_connection(c, LOG_INFO, EVENT_CONN_CLOSED,
-                               "Connection %" PRIu64 " from %s closed as harkd stops: %" PRIu64 " messages logged",
-                               c->id, c->peer.name, c->delivered);
+                               "Connection %" PRIu64 " from %s closed as harkd stops: %" PRIu64 " messages "
+                               "logged; %d bytes it had sent were left unread",
+                               c->id, c->peer.name, c->delivered, unread_bytes(c));
                 break;
         case CONNECTION_EVICTED:
                 log_evicted(c);

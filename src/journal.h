@@ -26,6 +26,17 @@ static inline bool journal_socket_same(const struct journal_socket *a, const str
         return a->device == b->device && a->inode == b->inode;
 }
 
+/* harkd's own log entries: at most this many fields. */
+#define JOURNAL_NOWAIT_FIELDS_MAX 16
+
+/* Writes one small entry (harkd's own log line) without ever waiting for
+ * journald: stopping, logging a stop or a failure must not hang behind a
+ * journald that does not read (stopped, stalled, overloaded). Its own
+ * socket, connected once (and again after journald went away); it does
+ * not queue behind journal_send()'s lock. Returns 0, -EAGAIN when journald's
+ * queue is full, -ENOENT when there is no journald, or another -errno. */
+int journal_send_nowait(const struct iovec *fields, size_t n_fields);
+
 /* Writes one entry of "NAME=value" fields (values may hold any byte).
  * Returns 0 when the entry went out, else -errno. Beware: sd_journal_sendv()
  * also reports success when journald's socket does not exist and the entry

@@ -1,5 +1,6 @@
 #include "log.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -10,7 +11,8 @@
 #include "journal.h"
 #include "util.h"
 
-#define LOG_FIELDS_MAX 16
+/* MESSAGE, PRIORITY, SYSLOG_IDENTIFIER, MESSAGE_ID and these. */
+#define LOG_FIELDS_MAX (JOURNAL_NOWAIT_FIELDS_MAX - 4)
 
 static atomic_bool to_journal;
 static atomic_int max_level = LOG_INFO;
@@ -44,7 +46,8 @@ static int to_journal_entry(int level, const char *message_id, const struct iove
                 field(&iov[n++], id, sizeof(id), "MESSAGE_ID", message_id);
         for (size_t i = 0; i < n_fields && i < LOG_FIELDS_MAX; i++)
                 iov[n++] = fields[i];
-        return journal_send(iov, n);
+        assert(n <= JOURNAL_NOWAIT_FIELDS_MAX);
+        return journal_send_nowait(iov, n);
 }
 
 void log_event(int level, const char *message_id, const struct iovec *fields, size_t n_fields,

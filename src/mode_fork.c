@@ -112,8 +112,15 @@ static int run_fork(struct server *s) {
         /* Children drain on their own bound; they may not have had the signal. */
         for (size_t i = 0; i < children.n; i++)
                 (void) kill(children.list[i].pid, SIGTERM);
-        if (!server_drain(s))
-                log_warning("Connection processes still busy after the drain bound; exiting anyway");
+        /* The bound holds for the whole tree: a child still busy then is
+         * blocked writing to a journald that does not read, and what it
+         * holds was never confirmed. */
+        if (!server_drain(s)) {
+                log_warning("%zu connection processes still busy after the drain bound; killing them",
+                            children.n);
+                for (size_t i = 0; i < children.n; i++)
+                        (void) kill(children.list[i].pid, SIGKILL);
+        }
         free(children.list);
         children = (struct children) { 0 };
         return r == -ECANCELED ? 0 : r;

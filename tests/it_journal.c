@@ -23,6 +23,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <signal.h>
 #include <sys/wait.h>
 
 #define JOURNAL_TIMEOUT_MS 10000
@@ -33,6 +35,8 @@
  * modes) full of two-byte lines. */
 #define SMALLEST_BATCH 2048
 #define QUEUE_LENGTH_PATH "/proc/sys/net/unix/max_dgram_qlen"
+/* harkd's documented bound on a stop: the drain (5 s) and its grace (2 s). */
+#define STOP_BOUND_MS 7000
 
 /* The recipe needs a batch longer than journald's socket queue. */
 static void require_batches_longer_than_the_queue(void) {
@@ -205,9 +209,69 @@ static void test_hark_exits_75_when_messages_are_lost(void **state) {
         it_assert_harkd_stops(h, 5000);
 }
 
+/* How many processes of process group `group` run (zombies, which an
+ * orphan becomes until a reaper gets to it, do not count). */
+static int group_running(pid_t group) {
+        DIR *proc = opendir("/proc");
+        struct dirent *d;
+        int n = 0;
+
+        assert_non_null(proc);
+        while ((d = readdir(proc))) {
+                char path[300], *text, *end;
+                char state;
+                int pgrp;
+
+                if (d->d_name[0] < '0' || d->d_name[0] > '9')
+                        continue;
+                snprintf(path, sizeof(path), "/proc/%s/stat", d->d_name);
+                text = it_read_file(path, NULL);
+                /* pid (comm) state ppid pgrp ...; comm may hold spaces. */
+                end = text ? strrchr(text, ')') : NULL;
+                if (end && sscanf(end + 1, " %c %*d %d", &state, &pgrp) == 2 && pgrp == group && state != 'Z')
+                        n++;
+                free(text);
+        }
+        closedir(proc);
+        return n;
+}
+
+/* SIGTERM while harkd is blocked writing to a journald that reads nothing:
+ * harkd ends within its drain bound and grace, logging its stop without
+ * waiting for journald; in fork mode its whole process tree does. (harkd
+ * once hung there for good: the log line of its stop waited behind the
+ * blocked write.) */
+static void test_stop_bound_holds_while_journald_stalls(void **state) {
+        struct it_test *t = *state;
+        struct harkd *h;
+        long long start, took;
+        pid_t group;
+        int status;
+
+        (void) block_harkd_in_a_batch(t, &h);
+        group = h->pid;
+        start = it_now_ms();
+        status = harkd_stop(h, STOP_BOUND_MS + 3000);
+        took = it_now_ms() - start;
+        it_journald_continue(t);
+        print_message("%s: harkd ended %lld ms after SIGTERM (bound %d ms)\n", it_mode, took, STOP_BOUND_MS);
+        if (status < 0)
+                fail_msg("harkd (%s) still ran %d ms after SIGTERM", it_mode, STOP_BOUND_MS + 3000);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+        assert_true(took <= STOP_BOUND_MS + 1000);
+        /* Nothing of harkd's process group is left (fork's children). */
+        for (int i = 0; i < 20 && group_running(group) > 0; i++)
+                it_sleep_ms(50);
+        if (group_running(group) > 0)
+                fail_msg("%d processes of harkd's group (%d) still run after it ended", group_running(group),
+                         (int) group);
+}
+
 static const struct CMUnitTest per_mode[] = {
         IT_TEST(test_replaced_journal_leaves_its_batch_unconfirmed),
         IT_TEST(test_dead_journal_leaves_its_batch_unconfirmed),
+        IT_TEST(test_stop_bound_holds_while_journald_stalls),
 };
 
 static const struct CMUnitTest once[] = {
