@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,38 @@ static void spec(struct specs *s, const char *format, ...) {
 static void specs_reset(struct specs *s) {
         s->n = 0;
         s->v[0] = NULL;
+}
+
+/* The index of the one entry whose MESSAGE is text. */
+static size_t entry_with_message(const struct it_entries *e, const char *text) {
+        size_t found = e->n;
+
+        for (size_t i = 0; i < e->n; i++) {
+                size_t length;
+                const char *m = it_entry_field(&e->v[i], "MESSAGE", &length);
+
+                if (m && length == strlen(text) && memcmp(m, text, length) == 0) {
+                        if (found < e->n)
+                                fail_msg("\"%s\" is in the journal twice", text);
+                        found = i;
+                }
+        }
+        if (found == e->n) {
+                it_entries_print_all(e);
+                fail_msg("no entry with MESSAGE=%s", text);
+        }
+        return found;
+}
+
+/* Asserts the specs of s (the first "MESSAGE=...") on the entry with that
+ * MESSAGE: entries of different connections may land in any order. */
+static size_t assert_entry(const struct it_entries *e, const struct specs *s) {
+        size_t i;
+
+        assert_true(s->n > 0 && strncmp(s->v[0], "MESSAGE=", 8) == 0);
+        i = entry_with_message(e, s->v[0] + 8);
+        it_assert_syslog_entry(e, i, s->v);
+        return i;
 }
 
 static struct harkd *start_harkd(struct it_test *t) {
@@ -98,7 +131,7 @@ static void test_logger_rfc3164(void **state) {
         spec(&s, "SYSLOG_HOSTNAME=%s", it_hostname(true));
         spec(&s, "SYSLOG_TIMESTAMP~" RFC3164);
         spec(&s, "!SYSLOG_MSGID");
-        it_assert_syslog_entry(&e, 0, s.v);
+        assert_entry(&e, &s);
         specs_reset(&s);
         spec(&s, "MESSAGE=no pid: the tag ends with a colon");
         spec(&s, "PRIORITY=3");
@@ -107,7 +140,7 @@ static void test_logger_rfc3164(void **state) {
         spec(&s, "!SYSLOG_PID");
         spec(&s, "SYSLOG_HOSTNAME=%s", it_hostname(true));
         spec(&s, "SYSLOG_TIMESTAMP~" RFC3164);
-        it_assert_syslog_entry(&e, 1, s.v);
+        assert_entry(&e, &s);
         it_entries_free(&e);
         it_assert_harkd_stops(h, 5000);
 }
@@ -135,7 +168,7 @@ static void test_logger_rfc5424(void **state) {
         spec(&s, "SYSLOG_TIMESTAMP~" RFC3339);
         spec(&s, "SD_TIMEQUALITY_TZKNOWN=1");
         spec(&s, "SD_TIMEQUALITY_ISSYNCED~[01]");
-        it_assert_syslog_entry(&e, 0, s.v);
+        assert_entry(&e, &s);
         specs_reset(&s);
         spec(&s, "MESSAGE=nothing but the tag");
         spec(&s, "PRIORITY=5");
@@ -145,7 +178,7 @@ static void test_logger_rfc5424(void **state) {
         spec(&s, "!SYSLOG_MSGID");
         spec(&s, "!SYSLOG_HOSTNAME");
         spec(&s, "!SYSLOG_TIMESTAMP");
-        it_assert_syslog_entry(&e, 1, s.v);
+        assert_entry(&e, &s);
         it_entries_free(&e);
         it_assert_harkd_stops(h, 5000);
 }
@@ -170,7 +203,7 @@ static void test_logger_octet_count(void **state) {
         spec(&s, "SYSLOG_TIMESTAMP~" RFC3339);
         spec(&s, "SD_TIMEQUALITY_TZKNOWN=1");
         spec(&s, "SD_TIMEQUALITY_ISSYNCED~[01]");
-        it_assert_syslog_entry(&e, 0, s.v);
+        assert_entry(&e, &s);
         specs_reset(&s);
         spec(&s, "MESSAGE=two\nlines, one frame");
         spec(&s, "PRIORITY=7");
@@ -178,7 +211,7 @@ static void test_logger_octet_count(void **state) {
         spec(&s, "SYSLOG_IDENTIFIER=%s", tag);
         spec(&s, "SD_TIMEQUALITY_TZKNOWN=1");
         spec(&s, "SD_TIMEQUALITY_ISSYNCED~[01]");
-        it_assert_syslog_entry(&e, 1, s.v);
+        assert_entry(&e, &s);
         it_entries_free(&e);
         it_assert_harkd_stops(h, 5000);
 }
@@ -237,7 +270,7 @@ static void test_logger_priority_and_tag(void **state) {
         spec(&s, "SYSLOG_TIMESTAMP~" RFC3339);
         spec(&s, "SD_TIMEQUALITY_TZKNOWN=1");
         spec(&s, "SD_TIMEQUALITY_ISSYNCED~[01]");
-        it_assert_syslog_entry(&e, 0, s.v);
+        assert_entry(&e, &s);
         specs_reset(&s);
         spec(&s, "MESSAGE=%s", bsd);
         spec(&s, "PRIORITY=4");
@@ -246,8 +279,8 @@ static void test_logger_priority_and_tag(void **state) {
         spec(&s, "SYSLOG_PID=31338");
         spec(&s, "SYSLOG_HOSTNAME=%s", it_hostname(true));
         spec(&s, "SYSLOG_TIMESTAMP~" RFC3164);
-        it_assert_syslog_entry(&e, 1, s.v);
-        it_show_entry_json(&e.v[0]);
+        assert_entry(&e, &s);
+        it_show_entry_json(&e.v[entry_with_message(&e, message)]);
         it_entries_free(&e);
 
         /* What an admin types finds both. */
@@ -526,27 +559,6 @@ static const char python_records[] =
         "h.close()\n"
         "print(os.getpid())\n";
 
-/* The index of the one entry whose MESSAGE is text. */
-static size_t entry_with_message(const struct it_entries *e, const char *text) {
-        size_t found = e->n;
-
-        for (size_t i = 0; i < e->n; i++) {
-                size_t length;
-                const char *m = it_entry_field(&e->v[i], "MESSAGE", &length);
-
-                if (m && length == strlen(text) && memcmp(m, text, length) == 0) {
-                        if (found < e->n)
-                                fail_msg("\"%s\" is in the journal twice", text);
-                        found = i;
-                }
-        }
-        if (found == e->n) {
-                it_entries_print_all(e);
-                fail_msg("no entry with MESSAGE=%s", text);
-        }
-        return found;
-}
-
 static void test_python(void **state) {
         static const char *const messages[] = { "first record", "second record: an error", "third record",
                                                 "fourth record" };
@@ -597,7 +609,7 @@ static void test_python(void **state) {
                         fail_msg("\"%s\" came over %s connection than the first record", messages[i],
                                  i < 3 ? "another" : "the same");
         }
-        it_show_entry_json(&e.v[0]);
+        it_show_entry_json(&e.v[entry_with_message(&e, messages[0])]);
         it_entries_free(&e);
         it_assert_harkd_stops(h, 5000);
 }
@@ -653,24 +665,22 @@ static void fifo_write(int fd, const char *text) {
         assert_true(write(fd, text, size) == (ssize_t) size);
 }
 
-/* No timeout and no eviction logged for the connection from port. */
-static void assert_not_closed_by_harkd(const char *port) {
-        static const char *const ids[] = { EVENT_CONN_TIMED_OUT, EVENT_CONN_EVICTED };
+/* Prints harkd's events about the connection from port, and those of its
+ * main process, waiting 3 s for them to reach the journal. */
+static void print_events(const struct harkd *h, const char *port) {
+        char match[64], pid[64];
+        const char *by_port[] = { match, NULL }, *by_pid[] = { harkd_pid_match(h, pid, sizeof(pid)), NULL };
+        struct it_entries e;
 
-        for (size_t i = 0; i < 2; i++) {
-                char port_match[64], id_match[64];
-                const char *matches[] = { port_match, id_match, NULL };
-                struct it_entries e;
-
-                snprintf(port_match, sizeof(port_match), "REMOTE_PORT=%s", port);
-                snprintf(id_match, sizeof(id_match), "MESSAGE_ID=%s", ids[i]);
-                assert_true(it_harkd_events(matches, NULL, 0, 0, &e) >= 0);
-                if (e.n > 0) {
-                        it_entries_print(&e);
-                        fail_msg("harkd closed the connection from port %s", port);
-                }
-                it_entries_free(&e);
-        }
+        snprintf(match, sizeof(match), "REMOTE_PORT=%s", port);
+        fprintf(stderr, "harkd's events about port %s (this connection's and older ones):\n", port);
+        if (it_harkd_events(by_port, NULL, SIZE_MAX, 3000, &e) >= 0)
+                it_entries_print(&e);
+        it_entries_free(&e);
+        fprintf(stderr, "harkd's main process' events:\n");
+        if (it_harkd_events(by_pid, NULL, SIZE_MAX, 0, &e) >= 0)
+                it_entries_print(&e);
+        it_entries_free(&e);
 }
 
 /* One persistent sender of test_persistent_senders. */
@@ -679,9 +689,47 @@ struct persistent {
         char in[256], log[256];         /* its stdin (a FIFO), its output */
         int fd;                         /* the FIFO's writing end; -1 once closed */
         pid_t pid;
-        char port[16];                  /* its REMOTE_PORT */
+        /* Its connection: REMOTE_PORT, HARK_CONNECTION, and when its
+         * first message was logged (_SOURCE_REALTIME_TIMESTAMP, µs). */
+        char port[16], connection[32];
+        unsigned long long since;
         struct it_relay relay;          /* rsyslogd */
 };
+
+/* Whether harkd logged a timeout or an eviction of p's connection. Events
+ * are told apart by port and connection number, and by time: the journal
+ * holds the events of every harkd of the run, and ports come back. */
+static bool closed_by_harkd(const struct persistent *p, bool print) {
+        static const char *const ids[] = { EVENT_CONN_TIMED_OUT, EVENT_CONN_EVICTED };
+        bool closed = false;
+
+        for (size_t i = 0; i < 2; i++) {
+                char port_match[64], connection_match[64], id_match[64];
+                const char *matches[] = { port_match, connection_match, id_match, NULL };
+                struct it_entries e;
+
+                snprintf(port_match, sizeof(port_match), "REMOTE_PORT=%s", p->port);
+                snprintf(connection_match, sizeof(connection_match), "HARK_CONNECTION=%s", p->connection);
+                snprintf(id_match, sizeof(id_match), "MESSAGE_ID=%s", ids[i]);
+                assert_true(it_harkd_events(matches, NULL, 0, 0, &e) >= 0);
+                for (size_t k = 0; k < e.n; k++) {
+                        const char *when = it_entry_field(&e.v[k], "_SOURCE_REALTIME_TIMESTAMP", NULL);
+
+                        if (when && strtoull(when, NULL, 10) >= p->since) {
+                                closed = true;
+                                if (print)
+                                        it_entries_print(&e);
+                        }
+                }
+                it_entries_free(&e);
+        }
+        return closed;
+}
+
+static void assert_not_closed_by_harkd(const struct persistent *p) {
+        if (closed_by_harkd(p, true))
+                fail_msg("harkd closed the connection of %s (port %s)", p->tag, p->port);
+}
 
 static void persistent_init(struct persistent *p, const char *tag, const char *suffix) {
         memset(p, 0, sizeof(*p));
@@ -689,12 +737,17 @@ static void persistent_init(struct persistent *p, const char *tag, const char *s
         p->fd = -1;
 }
 
-/* Waits for the first n entries of p; notes its port. */
+/* Waits for the first n entries of p; notes its connection. */
 static void persistent_started(struct persistent *p, size_t n) {
         struct it_entries e;
+        const char *when;
 
         it_syslog_entries(p->tag, NULL, n, &e);
         snprintf(p->port, sizeof(p->port), "%s", it_entry_field(&e.v[0], "REMOTE_PORT", NULL));
+        snprintf(p->connection, sizeof(p->connection), "%s", it_entry_field(&e.v[0], "HARK_CONNECTION", NULL));
+        when = it_entry_field(&e.v[0], "_SOURCE_REALTIME_TIMESTAMP", NULL);
+        assert_non_null(when);
+        p->since = strtoull(when, NULL, 10);
         it_entries_free(&e);
 }
 
@@ -714,10 +767,17 @@ static void python_resume(struct persistent *p) {
         fifo_write(p->fd, "go\n");
 }
 
-static void python_end(struct it_test *t, struct persistent *p) {
-        /* Python's own complaint (BrokenPipeError) would hide harkd's reason. */
+static void python_end(struct it_test *t, const struct harkd *h, struct persistent *p) {
+        char *out;
+
         wait_ended(p->pid, 10000);
-        assert_not_closed_by_harkd(p->port);
+        out = it_read_file(p->log, NULL);
+        /* Python's own complaint (BrokenPipeError) would hide harkd's
+         * reason: its events, once journald has them. */
+        if (strstr(out, "Error"))
+                print_events(h, p->port);
+        free(out);
+        assert_not_closed_by_harkd(p);
         it_python_wait(t, p->pid, p->log, 10000);
 }
 
@@ -793,7 +853,7 @@ static void persistent_assert(const struct persistent *p, size_t n, size_t step,
         }
         it_assert_one_connection(&e, 0, n);
         it_entries_free(&e);
-        assert_not_closed_by_harkd(p->port);
+        assert_not_closed_by_harkd(p);
 }
 
 /* Syslog senders keep one connection and go quiet for longer than harkd's
@@ -835,7 +895,7 @@ static void test_persistent_senders(void **state) {
                 logger_resume(t, &lg);
                 rsyslog_send(t, &rs, before_after[2]);
         }
-        python_end(t, &py);
+        python_end(t, h, &py);
         persistent_assert(&py, 4, 1, "4", false);
         if (all) {
                 logger_end(t, &lg);

@@ -8,6 +8,7 @@
 #include "support-time.h"
 #include "test-main.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fnmatch.h>
 #include <ftw.h>
@@ -23,7 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define RELAY_START_TIMEOUT_MS 10000
+#define RELAY_START_TIMEOUT_MS 5000
 #define RELAY_STOP_TIMEOUT_MS 10000
 #define RELAY_START_ATTEMPTS 3
 #define LOGGER_TIMEOUT_MS 30000
@@ -85,23 +86,52 @@ const char *it_require_python(void) {
         return it_require_program("python3", "python3");
 }
 
-/* Whether /proc/net/tcp has a socket listening on 127.0.0.1:port or on
- * 0.0.0.0:port. */
-static bool listening(int port) {
+/* The inode of a socket listening on 127.0.0.1:port or on 0.0.0.0:port,
+ * as /proc/net/tcp lists it; 0 when there is none. */
+static unsigned long listener_inode(int port) {
         char loopback[32], any[32], line[512];
         FILE *f = fopen("/proc/net/tcp", "re");
-        bool found = false;
+        unsigned long inode = 0;
 
         assert_non_null(f);
         snprintf(loopback, sizeof(loopback), "0100007F:%04X", (unsigned) port);
         snprintf(any, sizeof(any), "00000000:%04X", (unsigned) port);
-        while (!found && fgets(line, sizeof(line), f)) {
-                char local[64], remote[64], state[8];
+        while (!inode && fgets(line, sizeof(line), f)) {
+                char local[64], state[8];
+                unsigned long n;
 
-                if (sscanf(line, "%*s %63s %63s %7s", local, remote, state) == 3)
-                        found = strcmp(state, "0A") == 0 && (strcmp(local, loopback) == 0 || strcmp(local, any) == 0);
+                /* sl local rem st tx:rx tr:when retrnsmt uid timeout inode */
+                if (sscanf(line, "%*s %63s %*s %7s %*s %*s %*s %*s %*s %lu", local, state, &n) == 3 &&
+                    strcmp(state, "0A") == 0 && (strcmp(local, loopback) == 0 || strcmp(local, any) == 0))
+                        inode = n;
         }
         fclose(f);
+        return inode;
+}
+
+/* Whether process pid holds the socket of that inode. */
+static bool holds_socket(pid_t pid, unsigned long inode) {
+        char dir[64], path[PATH_MAX], target[64], wanted[64];
+        struct dirent *d;
+        bool found = false;
+        DIR *fds;
+
+        snprintf(dir, sizeof(dir), "/proc/%d/fd", (int) pid);
+        snprintf(wanted, sizeof(wanted), "socket:[%lu]", inode);
+        fds = opendir(dir);
+        if (!fds)
+                return false;
+        while (!found && (d = readdir(fds))) {
+                ssize_t n;
+
+                snprintf(path, sizeof(path), "%s/%s", dir, d->d_name);
+                n = readlink(path, target, sizeof(target) - 1);
+                if (n > 0) {
+                        target[n] = 0;
+                        found = strcmp(target, wanted) == 0;
+                }
+        }
+        closedir(fds);
         return found;
 }
 
@@ -113,21 +143,25 @@ static void print_log(const char *what, const char *path) {
         free(text);
 }
 
-/* Waits as it_wait_listening(); false when pid ended or time ran out. */
+/* Waits as it_wait_listening(); false when pid ended or time ran out. The
+ * listener must be pid's: a port picked free may be taken by another
+ * process (a harkd of a test beside this one) before pid binds it. */
 static bool wait_listening(int port, pid_t pid, int timeout_ms) {
         long long deadline = it_now_ms() + timeout_ms;
 
-        while (!listening(port)) {
+        for (;;) {
+                unsigned long inode = listener_inode(port);
                 siginfo_t info = { 0 };
 
+                if (inode && holds_socket(pid, inode))
+                        return true;
                 /* WNOWAIT: a child that ended stays to be reaped by its owner. */
-                if (pid > 0 && (waitid(P_PID, (id_t) pid, &info, WEXITED | WNOHANG | WNOWAIT) < 0 || info.si_pid != 0))
+                if (waitid(P_PID, (id_t) pid, &info, WEXITED | WNOHANG | WNOWAIT) < 0 || info.si_pid != 0)
                         return false;
                 if (it_ms_left(deadline) == 0)
                         return false;
                 it_sleep_ms(10);
         }
-        return true;
 }
 
 void it_wait_listening(int port, pid_t pid, const char *log_path, int timeout_ms) {

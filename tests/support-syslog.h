@@ -29,9 +29,9 @@ const char *it_require_program(const char *name, const char *package);
  * fails the test when there is none. */
 const char *it_require_python(void);
 
-/* Waits until something listens on 127.0.0.1:port (TCP, as /proc/net/tcp
- * says: no probe connection), at most timeout_ms; fails the test when pid
- * ends first or time runs out, printing log_path. */
+/* Waits until process pid listens on 127.0.0.1:port (TCP, as /proc/net/tcp
+ * and /proc/PID/fd say: no probe connection), at most timeout_ms; fails the
+ * test when pid ends first or time runs out, printing log_path. */
 void it_wait_listening(int port, pid_t pid, const char *log_path, int timeout_ms);
 
 /* Runs logger --tcp -n 127.0.0.1 -P port with the further arguments (up to
