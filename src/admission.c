@@ -250,14 +250,13 @@ unsigned admission_open(struct admission *a) {
 }
 
 void admission_refuse(struct admission *a, int fd, const struct peer *peer, unsigned open_from_source) {
-        static struct log_ratelimit ratelimit = LOG_RATELIMIT_INIT;
         struct iovec fields[2];
         char source[96];
         unsigned suppressed;
 
         atomic_fetch_add(&a->counters->refused, 1);
         (void) close(fd);
-        if (!log_ratelimit_pass(&ratelimit, &suppressed))
+        if (!log_ratelimit_pass(&a->counters->logs.refused, &suppressed))
                 return;
 
         /* For a unix peer the source is its user (see peer_from_address()). */

@@ -110,11 +110,10 @@ static void report_failure(struct connection *c, int error, uint64_t messages) {
 }
 
 static void report_truncated(struct connection *c, const struct framed_message *m) {
-        static struct log_ratelimit ratelimit = LOG_RATELIMIT_INIT;
         unsigned suppressed;
 
         atomic_fetch_add(&c->server->counters->truncated, 1);
-        if (log_ratelimit_pass(&ratelimit, &suppressed))
+        if (log_ratelimit_pass(&c->server->counters->logs.truncated, &suppressed))
                 log_connection(c, LOG_WARNING, EVENT_TRUNCATED,
                                "Message from %s was longer than %zu bytes (max_message_size); logged its "
                                "first %zu bytes, discarded the rest of it; %u similar messages not reported "
@@ -123,11 +122,10 @@ static void report_truncated(struct connection *c, const struct framed_message *
 }
 
 static void report_malformed(struct connection *c, const char *reason) {
-        static struct log_ratelimit ratelimit = LOG_RATELIMIT_INIT;
         unsigned suppressed;
 
         atomic_fetch_add(&c->server->counters->malformed, 1);
-        if (log_ratelimit_pass(&ratelimit, &suppressed))
+        if (log_ratelimit_pass(&c->server->counters->logs.malformed, &suppressed))
                 log_connection(c, LOG_NOTICE, EVENT_SYSLOG_MALFORMED,
                                "Message from %s has a broken syslog header (%s); logged it as it came; "
                                "%u similar messages not reported before this one",
@@ -253,10 +251,9 @@ static int unread_bytes(const struct connection *c) {
 }
 
 static void log_failure(struct connection *c) {
-        static struct log_ratelimit ratelimit = LOG_RATELIMIT_INIT;
         unsigned suppressed;
 
-        if (!log_ratelimit_pass(&ratelimit, &suppressed))
+        if (!log_ratelimit_pass(&c->server->counters->logs.failed, &suppressed))
                 return;
         if (c->error == -EBADMSG)
                 log_connection(c, LOG_WARNING, EVENT_FRAMING_ERROR,
@@ -271,10 +268,9 @@ static void log_failure(struct connection *c) {
 }
 
 static void log_evicted(struct connection *c) {
-        static struct log_ratelimit ratelimit = LOG_RATELIMIT_INIT;
         unsigned suppressed;
 
-        if (log_ratelimit_pass(&ratelimit, &suppressed))
+        if (log_ratelimit_pass(&c->server->counters->logs.evicted, &suppressed))
                 log_connection(c, LOG_NOTICE, EVENT_CONN_EVICTED,
                                "Connection %" PRIu64 " from %s closed to make room for clients waiting "
                                "(at max_connections, or for a pool worker; no message from it for %d ms "

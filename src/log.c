@@ -71,21 +71,16 @@ void log_event(int level, const char *message_id, const struct iovec *fields, si
 }
 
 bool log_ratelimit_pass(struct log_ratelimit *rl, unsigned *suppressed) {
-        long long now = now_ms();
-        bool pass;
+        long long now = now_ms(), window = atomic_load(&rl->window_ms);
 
-        pthread_mutex_lock(&rl->lock);
-        if (rl->window_ms < 0 || now - rl->window_ms >= 1000) {
-                rl->window_ms = now;
-                rl->logged = 0;
+        /* The one that starts a new second resets the count; a race at the
+         * turn of the second lets a few more through, never fewer. */
+        if ((window == 0 || now - window >= 1000) && atomic_compare_exchange_strong(&rl->window_ms, &window, now))
+                atomic_store(&rl->logged, 0);
+        if (atomic_fetch_add(&rl->logged, 1) < LOG_RATELIMIT_BURST) {
+                *suppressed = atomic_exchange(&rl->suppressed, 0);
+                return true;
         }
-        pass = rl->logged < LOG_RATELIMIT_BURST;
-        if (pass) {
-                rl->logged++;
-                *suppressed = rl->suppressed;
-                rl->suppressed = 0;
-        } else
-                rl->suppressed++;
-        pthread_mutex_unlock(&rl->lock);
-        return pass;
+        atomic_fetch_add(&rl->suppressed, 1);
+        return false;
 }

@@ -2,7 +2,7 @@
  * with "<N>" level prefixes that systemd understands. Thread-safe. */
 #pragma once
 
-#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/uio.h>
@@ -25,13 +25,13 @@ void log_event(int level, const char *message_id, const struct iovec *fields, si
 /* A budget for one kind of event that peers can cause at will (refused or
  * reset connections, truncated lines): without one, a flood of them would be
  * a flood of log entries. The counters in STATUS= keep the full totals. */
+/* Atomics only, no lock: it may live in memory that `fork` children share,
+ * so that their events count against one limit. All zeros is its start. */
 struct log_ratelimit {
-        pthread_mutex_t lock;
-        long long window_ms;
-        unsigned logged, suppressed;
+        atomic_llong window_ms;         /* now_ms() when the current second began; 0: none yet */
+        atomic_uint logged, suppressed;
 };
 
-#define LOG_RATELIMIT_INIT { .lock = PTHREAD_MUTEX_INITIALIZER, .window_ms = -1 }
 #define LOG_RATELIMIT_BURST 20          /* events logged per second and kind */
 
 /* Whether this event may be logged; *suppressed gets how many of its kind

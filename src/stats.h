@@ -1,9 +1,17 @@
-/* The counters behind STATUS= and the final log line. They live in memory
- * shared by every process of harkd, so that `fork` children count too. */
+/* The counters behind STATUS= and the final log line, and the rate limits
+ * of the log lines about events peers cause at will. They live in memory
+ * shared by every process of harkd, so that `fork` children count too, and
+ * their lines count against one limit, not one per child. */
 #pragma once
 
 #include <stdatomic.h>
 #include <stddef.h>
+
+#include "log.h"
+
+struct event_logs {
+        struct log_ratelimit refused, truncated, malformed, failed, evicted;
+};
 
 struct counters {
         atomic_ullong accepted;
@@ -14,6 +22,7 @@ struct counters {
         atomic_ullong malformed;        /* syslog messages with a broken header, logged raw */
         atomic_ullong framing_errors;   /* connections closed for a broken octet frame */
         atomic_ullong evicted;          /* connections closed to make room at max_connections */
+        struct event_logs logs;
 };
 
 /* Writes the STATUS= text (without "STATUS=") for counters and the number of

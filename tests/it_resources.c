@@ -12,6 +12,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "events.h"
+
 #define JOURNAL_TIMEOUT_MS 10000
 
 static bool mode_is(const char *mode) {
@@ -273,11 +275,48 @@ static void test_refusal_flood_is_rate_limited(void **state) {
         it_assert_harkd_stops(h, 8000);
 }
 
+/* A peer that sends broken octet frames on connection after connection gets
+ * each closed, logged at most a burst a second: in `fork` mode too, where
+ * each connection is a process of its own (each once had a limit of its
+ * own: 1,250 failures gave 1,252 log entries). */
+static void test_failure_flood_is_rate_limited(void **state) {
+        enum { FLOOD = 200 };
+        struct it_test *t = *state;
+        struct harkd *h = it_test_harkd(t, 0, &(struct harkd_options) { .extra = "framing = \"octets\";\n" });
+        char source[32], source_match[48], status[512];
+        const char *const matches[] = { source_match, "MESSAGE_ID=" EVENT_FRAMING_ERROR, NULL };
+        int logged;
+
+        /* An address of this test alone: its events are told apart by it. */
+        snprintf(source, sizeof(source), "127.%d.%d.%d", 1 + (int) (getpid() % 250), 1 + rand() % 250,
+                 1 + rand() % 250);
+        snprintf(source_match, sizeof(source_match), "REMOTE_ADDR=%s", source);
+        for (int i = 0; i < FLOOD; i++) {
+                int fd = it_connect_from(h->host, h->port, source, 5000);
+                char buffer[16];
+                size_t length;
+
+                assert_true(fd >= 0);
+                assert_int_equal(it_send_str(fd, "0 broken\n"), 0);
+                /* A framing error: closed without an answer. */
+                assert_int_equal(it_read_to_eof(fd, buffer, sizeof(buffer), &length, 5000), 0);
+                assert_int_equal(length, 0);
+                close(fd);
+        }
+        if (harkd_wait_notify(h, "STATUS=*200 framing errors*", 5000, status, sizeof(status)) != 0)
+                fail_msg("STATUS= never counted %d framing errors", FLOOD);
+        logged = it_harkd_events(matches, NULL, FLOOD, 2000, NULL);
+        if (logged < 1 || logged >= FLOOD / 2)
+                fail_msg("%d of %d framing errors logged", logged, FLOOD);
+        it_assert_harkd_stops(h, 8000);
+}
+
 static const struct CMUnitTest per_mode[] = {
         IT_TEST(test_emfile_backs_off),
         IT_TEST(test_idle_connections_are_cheap),
         IT_TEST(test_endless_line_is_bounded),
         IT_TEST(test_refusal_flood_is_rate_limited),
+        IT_TEST(test_failure_flood_is_rate_limited),
 };
 
 int main(void) {
