@@ -57,27 +57,38 @@ enum config_reload {
 /* Room for a config error: "FILE:LINE: KEY: reason". */
 #define CONFIG_ERROR_MAX 512
 
+/* Bytes of the main file and every file it includes, together. */
+#define CONFIG_TEXT_MAX (1024 * 1024)
+
 /* Fills *config with every default. Pair with hark_config_done(). */
 void hark_config_init(struct hark_config *config);
 
 /* Frees the strings of *config; safe on an initialised or zeroed struct. */
 void hark_config_done(struct hark_config *config);
 
-/* Reads and validates the file at path into *config (defaults for what the file
- * leaves out). On failure returns -errno or -EINVAL, leaves *config untouched and
+/* Reads and validates the file at path and its @includes into *config
+ * (defaults for what the files leave out). Only regular files are opened,
+ * CONFIG_TEXT_MAX bytes at most, never blocking on what they are; host is
+ * checked for its form but not looked up. On failure returns -errno (-ENOENT:
+ * the main file does not exist) or -EINVAL, leaves *config untouched and
  * writes a message naming the file, the line and the key into error. */
 int hark_config_load(struct hark_config *config, const char *path, char error[CONFIG_ERROR_MAX]);
 
-/* The same for a config given as text, named `name` in errors (tests, fuzzing). */
+/* hark_config_load(), and host must also resolve as harkd binds it (for
+ * harkd -t). Blocks for as long as the resolver takes: never on a reload. */
+int hark_config_load_resolving(struct hark_config *config, const char *path, char error[CONFIG_ERROR_MAX]);
+
+/* The same for a config given as text, named `name` in errors (tests,
+ * fuzzing); @include is an error in it. */
 int hark_config_load_string(struct hark_config *config, const char *text, const char *name,
-                       char error[CONFIG_ERROR_MAX]);
+                            char error[CONFIG_ERROR_MAX]);
 
 const char *concurrency_mode_name(enum concurrency_mode mode);
 
 /* The name of a syslog level (0..7), as accepted by the priority key. */
 const char *priority_name(int priority);
 
-/* Parses a log level name or number ("info", "6"); -EINVAL when unknown. */
+/* Parses a log level name or its one digit ("info", "6"); -EINVAL otherwise. */
 int priority_from_string(const char *s);
 
 /* Gives every setting of next that needs a restart the running value; the

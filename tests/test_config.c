@@ -17,6 +17,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -398,6 +400,15 @@ static const struct refused_case refused_cases[] = {
                                "warning, notice, info, debug or 0-7)" },
         { "priority = \"loud\";", NAME ":1: priority: \"loud\" is not a syslog level (emerg, alert, crit, err, "
                                   "warning, notice, info, debug or 0-7)" },
+        /* A level is a name or one digit: these are mistakes, not 3 or 7. */
+        { "priority = \"+3\";", NAME ":1: priority: \"+3\" is not a syslog level (emerg, alert, crit, err, "
+                                "warning, notice, info, debug or 0-7)" },
+        { "priority = \" 3\";", NAME ":1: priority: \" 3\" is not a syslog level (emerg, alert, crit, err, "
+                                "warning, notice, info, debug or 0-7)" },
+        { "priority = \"07\";", NAME ":1: priority: \"07\" is not a syslog level (emerg, alert, crit, err, "
+                                "warning, notice, info, debug or 0-7)" },
+        { "priority = \"Info\";", NAME ":1: priority: \"Info\" is not a syslog level (emerg, alert, crit, err, "
+                                  "warning, notice, info, debug or 0-7)" },
 
         /* Unknown keys, duplicates and syntax, with their line. */
         { "prot = 1;", NAME ":1: prot: unknown setting" },
@@ -407,7 +418,12 @@ static const struct refused_case refused_cases[] = {
         { "port = 1;\nhost = \"h\";\nport = 2;\n", NAME ":3: duplicate setting name" },
         { "port = 1;\nbacklog = 2;\ntimeout = ;\n", NAME ":3: syntax error" },
         { "port = 1;\nbacklog 2;\n", NAME ":2: syntax error" },
-        { "identifier = \"open;\n", NAME ":2: syntax error" },
+        { "identifier = \"open;\n", NAME ":1: unterminated string" },
+        { "port = 1;\n/* open\nport = 2;\n", NAME ":2: unterminated comment" },
+        { "port = 1;\nport = 2", NAME ":2: duplicate setting name" },
+        { "port =", NAME ":1: syntax error" },
+        { "port = 1;\n\nbacklog =\n", NAME ":3: syntax error" },
+        { "port = 1;\n@ include \"x\"\n", NAME ":2: syntax error" },
         /* A bad key after good ones: nothing of the file is applied. */
         { "port = 1;\nhost = \"h\";\nworkers = 2000;\n", NAME ":3: workers: 2000 is out of range (0-1024)" },
 };
@@ -443,22 +459,34 @@ static void an_out_of_range_timeout_is_quoted_as_written(void **state) {
 /* libconfig reads a plain integer literal as 32 bits: a value that does not
  * fit must be an error, not silently wrap around into range. */
 static void an_integer_beyond_32_bits_is_refused_not_wrapped(void **state) {
-        static const char *const texts[] = {
-                "port = 4294967297;",           /* 2^32 + 1, would wrap to 1 */
-                "max_connections = 4294967396;", /* 2^32 + 100 */
+        static const struct refused_case cases[] = {
+                /* 2^32 + 1 would wrap to 1; with a leading zero too (decimal, not octal). */
+                { "port = 4294967297;", NAME ":1: port: 4294967297 does not fit in a 32-bit integer" },
+                { "port = 04294967297;", NAME ":1: port: 04294967297 does not fit in a 32-bit integer" },
+                { "max_connections = 4294967396;", NAME ":1: max_connections: 4294967396 does not fit in a 32-bit integer" },
+                { "workers = -2147483649;", NAME ":1: workers: -2147483649 does not fit in a 32-bit integer" },
+                { "workers = -2147483648;", NAME ":1: workers: -2147483648 is out of range (0-1024)" },
+                /* strtoul() into an int: 0xFFFFFFFF would be -1. */
+                { "backlog = 0xFFFFFFFF;", NAME ":1: backlog: 0xFFFFFFFF does not fit in a 32-bit integer" },
+                { "backlog = 0x7FFFFFFF1;", NAME ":1: backlog: 0x7FFFFFFF1 does not fit in a 32-bit integer" },
+                { "backlog = 99999999999999999999L;", NAME ":1: backlog: 99999999999999999999 does not fit in a 64-bit integer" },
+                { "backlog = 0x10000000000000000L;", NAME ":1: backlog: 0x10000000000000000 does not fit in a 64-bit integer" },
+                /* The key named is the one the literal belongs to, on its line. */
+                { "port = 1;\n# 99999999999\nidentifier = \"99999999999\";\nbacklog =\n  99999999999;\n",
+                  NAME ":5: backlog: 99999999999 does not fit in a 32-bit integer" },
         };
         struct fixture *x = *state;
 
-        for (size_t i = 0; i < ELEMENTSOF(texts); i++) {
-                assert_int_equal(load_text(x, every_key_changed), 0);
-                if (load_text(x, texts[i]) != -EINVAL)
-                        fail_msg("%s was accepted", texts[i]);
-                assert_every_key_changed(texts[i], &x->config);
-        }
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++)
+                check_refused(x, cases[i].text, cases[i].error);
+        /* Floats may be of any size: the range check of the key has them. */
+        check_refused(x, "timeout = 99999999999.5;", NAME ":1: timeout: 99999999999.5 is out of range (0-2147483 seconds)");
+        check_refused(x, "timeout = 1e300;", NAME ":1: timeout: 1e+300 is out of range (0-2147483 seconds)");
 }
 
 /* ------------------------------------------------------------------------ */
-/* host and identifier: not empty, at most 255 bytes, no control characters. */
+/* host and identifier: not empty, at most 255 bytes, no control characters,
+ * valid UTF-8; host an IP address or a DNS name. */
 
 struct string_case {
         const char *value;      /* as written in the config, libconfig escapes */
@@ -466,18 +494,72 @@ struct string_case {
         const char *reason;     /* NULL: accepted */
 };
 
-static const struct string_case string_cases[] = {
+static const struct string_case identifier_cases[] = {
         { "a", 1, NULL },
         { "a", 255, NULL },
         { "a", 256, "longer than 255 bytes" },
         { "a", 1000, "longer than 255 bytes" },
         { "", 0, "must not be empty" },
         { "with space", 0, NULL },
+        { "h\xc3\xb6rbar \xf0\x9f\x93\x9c", 0, NULL },
         { "tab\\there", 0, "must not contain control characters" },
         { "new\\nline", 0, "must not contain control characters" },
         { "cr\\r", 0, "must not contain control characters" },
         { "\\x01start", 0, "must not contain control characters" },
         { "unit\\x1f", 0, "must not contain control characters" },
+        /* libconfig decodes \x00 and drops it: "a\x00b" would be "ab". */
+        { "a\\x00b", 0, "must not contain control characters" },
+        { "a\\X00", 0, "must not contain control characters" },
+        { "\\x00", 0, "must not contain control characters" },
+        { "\\\\x00", 0, NULL },                          /* a backslash, then "x00" */
+        { "\\xff", 0, "is not valid UTF-8" },
+        { "\\xc3", 0, "is not valid UTF-8" },             /* cut short */
+        { "\\xc0\\x80", 0, "is not valid UTF-8" },        /* overlong NUL */
+        { "\\xed\\xa0\\x80", 0, "is not valid UTF-8" },   /* a surrogate */
+        { "\\xf4\\x90\\x80\\x80", 0, "is not valid UTF-8" }, /* above U+10FFFF */
+};
+
+static const struct string_case host_cases[] = {
+        { "127.0.0.1", 0, NULL },
+        { "0.0.0.0", 0, NULL },
+        { "::", 0, NULL },
+        { "::1", 0, NULL },
+        { "::ffff:192.0.2.1", 0, NULL },
+        { "fe80::1%lo", 0, NULL },
+        { "fe80::1%1", 0, NULL },
+        { "localhost", 0, NULL },
+        { "harkd.example.org", 0, NULL },
+        { "harkd.example.org.", 0, NULL },
+        { "log-1.example_lan", 0, NULL },
+        { "1host.example", 0, NULL },
+        { "a", 63, NULL },
+        { "", 0, "must not be empty" },
+        { "a", 256, "longer than 255 bytes" },
+        { "new\\nline", 0, "must not contain control characters" },
+        { "a\\x00b", 0, "must not contain control characters" },
+        /* What the first version took and then failed to bind. */
+        { "127.0.0.1 ", 0, "\"127.0.0.1 \" is not an IP address or a host name" },
+        { " 127.0.0.1", 0, "\" 127.0.0.1\" is not an IP address or a host name" },
+        { "host name", 0, "\"host name\" is not an IP address or a host name" },
+        /* inet_aton() forms and things like addresses that are none. */
+        { "127.1", 0, "\"127.1\" is not an IP address or a host name" },
+        { "10", 0, "\"10\" is not an IP address or a host name" },
+        { "0x7f.0.0.1", 0, "\"0x7f.0.0.1\" is not an IP address or a host name" },
+        { "1.2.3.4.5", 0, "\"1.2.3.4.5\" is not an IP address or a host name" },
+        { "256.0.0.1", 0, "\"256.0.0.1\" is not an IP address or a host name" },
+        { "[::1]", 0, "\"[::1]\" is not an IP address or a host name" },
+        { "::1%", 0, "\"::1%\" is not an IP address or a host name" },
+        { "fe80::1%no-such-interface-0", 0, "\"fe80::1%no-such-interface-0\" is not an IP address or a host name" },
+        { "127.0.0.1:10001", 0, "\"127.0.0.1:10001\" is not an IP address or a host name" },
+        { "a", 64, "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\" is not an IP address or a host name" },
+        { "-lead.example", 0, "\"-lead.example\" is not an IP address or a host name" },
+        { "trail-.example", 0, "\"trail-.example\" is not an IP address or a host name" },
+        { "a..b", 0, "\"a..b\" is not an IP address or a host name" },
+        { ".", 0, "\".\" is not an IP address or a host name" },
+        { "a..", 0, "\"a..\" is not an IP address or a host name" },
+        { "ex*ample", 0, "\"ex*ample\" is not an IP address or a host name" },
+        { "h\xc3\xb6rbar", 0, "\"h\xc3\xb6rbar\" is not an IP address or a host name" },
+        { "\\xff", 0, "is not valid UTF-8" },
 };
 
 /* DEL (0x7f) is a control character too (iscntrl(3)). */
@@ -486,38 +568,48 @@ static const struct string_case del_cases[] = {
         { "\\x7f", 0, "must not contain control characters" },
 };
 
-static void check_string_cases(struct fixture *x, const struct string_case *cases, size_t n) {
-        static const char *const keys[] = { "host", "identifier" };
+/* The value as libconfig gives it: "\\" is one backslash, the rest as written. */
+static void unescape(char *s) {
+        char *to = s;
+
+        for (const char *p = s; *p; p++)
+                *to++ = p[0] == '\\' && p[1] == '\\' ? *++p : *p;
+        *to = 0;
+}
+
+static void check_string_cases(struct fixture *x, const char *key, const struct string_case *cases, size_t n) {
         char value[1024], text[1100], error[CONFIG_ERROR_MAX + 64];
 
-        for (size_t k = 0; k < ELEMENTSOF(keys); k++)
-                for (size_t i = 0; i < n; i++) {
-                        const struct string_case *c = &cases[i];
+        for (size_t i = 0; i < n; i++) {
+                const struct string_case *c = &cases[i];
 
-                        if (c->repeat) {
-                                memset(value, c->value[0], c->repeat);
-                                value[c->repeat] = 0;
-                        } else
-                                snprintf(value, sizeof(value), "%s", c->value);
-                        snprintf(text, sizeof(text), "%s = \"%s\";", keys[k], value);
-                        if (!c->reason) {
-                                if (load_text(x, text) != 0)
-                                        fail_msg("refused: %s: %s", text, x->error);
-                                /* The accepted cases hold no escapes: the value is as written. */
-                                check_string(text, keys[k], k == 0 ? x->config.host : x->config.identifier, value);
-                                continue;
-                        }
-                        snprintf(error, sizeof(error), NAME ":1: %s: %s", keys[k], c->reason);
-                        check_refused(x, text, error);
+                if (c->repeat) {
+                        memset(value, c->value[0], c->repeat);
+                        value[c->repeat] = 0;
+                } else
+                        snprintf(value, sizeof(value), "%s", c->value);
+                snprintf(text, sizeof(text), "%s = \"%s\";", key, value);
+                if (!c->reason) {
+                        if (load_text(x, text) != 0)
+                                fail_msg("refused: %s: %s", text, x->error);
+                        /* The accepted cases hold no escapes but "\\": the value is as written. */
+                        unescape(value);
+                        check_string(text, key, strcmp(key, "host") == 0 ? x->config.host : x->config.identifier, value);
+                        continue;
                 }
+                snprintf(error, sizeof(error), NAME ":1: %s: %s", key, c->reason);
+                check_refused(x, text, error);
+        }
 }
 
 static void string_keys_have_length_and_character_rules(void **state) {
-        check_string_cases(*state, string_cases, ELEMENTSOF(string_cases));
+        check_string_cases(*state, "identifier", identifier_cases, ELEMENTSOF(identifier_cases));
+        check_string_cases(*state, "host", host_cases, ELEMENTSOF(host_cases));
 }
 
 static void string_keys_refuse_del(void **state) {
-        check_string_cases(*state, del_cases, ELEMENTSOF(del_cases));
+        check_string_cases(*state, "identifier", del_cases, ELEMENTSOF(del_cases));
+        check_string_cases(*state, "host", del_cases, ELEMENTSOF(del_cases));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -532,6 +624,8 @@ static void priority_from_string_takes_names_aliases_and_numbers(void **state) {
                 { "warning", 4 }, { "warn", 4 }, { "notice", 5 }, { "info", 6 }, { "debug", 7 },
                 { "0", 0 }, { "3", 3 }, { "7", 7 },
                 { "8", -EINVAL }, { "-1", -EINVAL }, { "", -EINVAL }, { "6x", -EINVAL },
+                { "+3", -EINVAL }, { " 3", -EINVAL }, { "3 ", -EINVAL }, { "07", -EINVAL }, { "-0", -EINVAL },
+                { "0x3", -EINVAL }, { "INFO", -EINVAL }, { " info", -EINVAL },
                 { "99999999999999999999", -EINVAL }, { "inf", -EINVAL }, { "information", -EINVAL },
         };
 
@@ -618,30 +712,88 @@ static void an_error_in_a_file_names_its_path_and_line(void **state) {
         }
 }
 
-/* A path that opens but cannot be read as a file must be an error, not end
- * the process: run it in a child so that this program survives if it does. */
-static void a_directory_is_an_error_naming_the_path(void **state) {
-        struct fixture *x = *state;
-        char want[PATH_MAX + 64];
+/* Loads path in a child, which must return want_r and the error want within
+ * 5 s: a FIFO must not block the load, a directory must not end the process
+ * inside libconfig (its scanner exit()s), and this program survives both. */
+static void assert_load_fails_in_child(struct fixture *x, const char *path, int want_r, const char *want) {
         int status;
         pid_t pid;
 
-        snprintf(want, sizeof(want), "%s: Is a directory", x->dir);
         fflush(NULL);
         pid = fork();
         assert_true(pid >= 0);
         if (pid == 0) {
-                int r = hark_config_load(&x->config, x->dir, x->error);
+                int r;
 
-                if (r < 0 && strcmp(x->error, want) == 0)
+                alarm(5);
+                r = hark_config_load(&x->config, path, x->error);
+                if (r == want_r && strcmp(x->error, want) == 0)
                         _exit(0);
-                fprintf(stderr, "hark_config_load(%s) = %d, error '%s'\n", x->dir, r, x->error);
+                fprintf(stderr, "hark_config_load(%s) = %d, error '%s'\n", path, r, x->error);
                 _exit(1);
         }
         assert_int_equal(waitpid(pid, &status, 0), pid);
+        if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM)
+                fail_msg("hark_config_load(%s) blocked for 5 s", path);
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-                fail_msg("hark_config_load() of a directory did not return \"%s\" (child status 0x%x: "
-                         "it exited inside libconfig)", want, status);
+                fail_msg("hark_config_load(%s) did not return %d, \"%s\" (child status 0x%x)", path, want_r, want,
+                         status);
+}
+
+static void a_directory_is_an_error_naming_the_path(void **state) {
+        struct fixture *x = *state;
+        char want[PATH_MAX + 64];
+
+        snprintf(want, sizeof(want), "%s: Is a directory", x->dir);
+        assert_load_fails_in_child(x, x->dir, -EISDIR, want);
+}
+
+/* Only a regular file is a config: a FIFO would block the reader until a
+ * writer came (the reload, and SIGTERM behind it), a device would never end. */
+static void what_is_not_a_regular_file_is_refused_without_blocking(void **state) {
+        static const char *const devices[] = { "/dev/zero", "/dev/null", "/dev/tty" };
+        struct fixture *x = *state;
+        char want[PATH_MAX + 64];
+        const char *fifo = path_in(x, "fifo");
+
+        assert_int_equal(mkfifo(fifo, 0600), 0);
+        snprintf(want, sizeof(want), "%s: not a regular file", fifo);
+        assert_load_fails_in_child(x, fifo, -EINVAL, want);
+        for (size_t i = 0; i < ELEMENTSOF(devices); i++) {
+                if (access(devices[i], F_OK) < 0)
+                        continue;
+                snprintf(want, sizeof(want), "%s: not a regular file", devices[i]);
+                assert_load_fails_in_child(x, devices[i], -EINVAL, want);
+        }
+}
+
+/* The same for every @include, as an error on the @include's line. */
+static void an_include_of_what_is_not_a_regular_file_is_an_error_on_its_line(void **state) {
+        static const struct {
+                const char *include;
+                const char *reason;
+        } cases[] = {
+                { "conf.d", "Is a directory" },
+                { "fifo", "not a regular file" },
+                { "/dev/zero", "not a regular file" },
+                { "absent.conf", "No such file or directory" },
+                { "", "no file name" },
+        };
+        struct fixture *x = *state;
+        char text[256], want[PATH_MAX + CONFIG_ERROR_MAX], main_path[PATH_MAX];
+
+        assert_int_equal(mkdir(path_in(x, "conf.d"), 0700), 0);
+        assert_int_equal(mkfifo(path_in(x, "fifo"), 0600), 0);
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                snprintf(text, sizeof(text), "port = 5555;\n# why\n@include \"%s\"\nworkers = 2;\n", cases[i].include);
+                snprintf(main_path, sizeof(main_path), "%s", write_file(x, "harkd.conf", text));
+                if (cases[i].include[0])
+                        snprintf(want, sizeof(want), "%s:3: @include \"%s\": %s", main_path, cases[i].include,
+                                 cases[i].reason);
+                else
+                        snprintf(want, sizeof(want), "%s:3: @include \"\": %s", main_path, cases[i].reason);
+                assert_load_fails_in_child(x, main_path, -EINVAL, want);
+        }
 }
 
 static void an_include_is_relative_to_the_including_file(void **state) {
@@ -663,19 +815,16 @@ static void an_include_is_relative_to_the_including_file(void **state) {
         assert_int_equal(x->config.max_connections_per_source, 2);
 }
 
-/* libconfig 1.5 puts the include directory in front of every @include path,
- * so an absolute one cannot be found; harkd.conf(5) says includes are
- * relative. It must fail with an error, never be skipped silently. */
-static void an_include_with_an_absolute_path_is_an_error(void **state) {
+/* An absolute path is taken as it is (libconfig 1.5 would have put the
+ * include directory in front of it). */
+static void an_include_with_an_absolute_path_is_read(void **state) {
         struct fixture *x = *state;
         char text[PATH_MAX + 64];
-        const char *path;
 
         snprintf(text, sizeof(text), "port = 5555;\n@include \"%s\"\n", write_file(x, "limits.conf", "workers = 9;\n"));
-        path = write_file(x, "harkd.conf", text);
-        assert_int_equal(hark_config_load(&x->config, path, x->error), -EINVAL);
-        assert_non_null(strstr(x->error, ":2: "));
-        assert_int_equal(x->config.port, 10001);
+        assert_int_equal(hark_config_load(&x->config, write_file(x, "harkd.conf", text), x->error), 0);
+        assert_int_equal(x->config.port, 5555);
+        assert_int_equal(x->config.workers, 9);
 }
 
 static void an_error_in_an_included_file_names_that_file_and_line(void **state) {
@@ -694,15 +843,274 @@ static void an_error_in_an_included_file_names_that_file_and_line(void **state) 
         assert_int_equal(x->config.port, 10001);
 }
 
-static void a_missing_include_is_an_error_naming_the_including_line(void **state) {
+/* Errors name the file and line where the text is, wherever includes put it. */
+static void lines_stay_exact_across_includes(void **state) {
+        static const struct {
+                const char *main, *included;
+                const char *file;       /* "main" or "a.conf" */
+                const char *error;      /* after "FILE:" */
+        } cases[] = {
+                { "port = 5555;\n@include \"a.conf\"\n\nbogus = 1;\n", "workers = 1;\n\nbacklog = 2;\n", "main",
+                  "4: bogus: unknown setting" },
+                /* The included file's last line has no line end. */
+                { "port = 5555;\n@include \"a.conf\"\nbogus = 1;\n", "workers = 1;\nbacklog = 2;", "main",
+                  "3: bogus: unknown setting" },
+                { "port = 5555;\n@include \"a.conf\"\n", "workers = 1;\n# two\nbacklog = 0;\n", "a.conf",
+                  "3: backlog: 0 is out of range (1-2147483647)" },
+                { "\n\n@include \"a.conf\"\nport = 1;\n", "workers = ;\n", "a.conf", "1: syntax error" },
+                { "port = 1;\n@include \"a.conf\"\n", "\nport = 2;\n", "a.conf", "2: duplicate setting name" },
+                { "@include \"a.conf\"\n\nport = 2;\n", "port = 1;\n", "main", "3: duplicate setting name" },
+                { "port = 1;\n@include \"a.conf\"\n", "identifier = \"open;\n", "a.conf", "1: unterminated string" },
+                { "port = 1;\n@include \"a.conf\"\n", "/* open\n", "a.conf", "1: unterminated comment" },
+                { "port = 1;\n@include \"a.conf\"\n", "\nport = 4294967297;\n", "a.conf",
+                  "2: port: 4294967297 does not fit in a 32-bit integer" },
+                { "port = 1;\n@include \"a.conf\"\n", "identifier = \"a\\x00b\";\n", "a.conf",
+                  "1: identifier: must not contain control characters" },
+                { "port = 1;\n@include \"a.conf\"\nworkers =\n", "backlog = 2;\n", "main", "3: syntax error" },
+                { "port = 1;\n@include \"a.conf\" port = 2;\n", "", "main",
+                  "2: @include \"a.conf\": only a comment may follow on its line" },
+                { "port = 1;\n@include \"a\\nb.conf\"\n", "", "main",
+                  "2: @include: a file name may escape only \\ and \"" },
+                { "port = 1;\n@include \"a.conf\n\"\n", "", "main", "2: @include: the file name does not end on its line" },
+                /* Inside a string, an @include line is text. */
+                { "identifier = \"x\n@include \\\"a.conf\\\"\";\n", "", "main",
+                  "1: identifier: must not contain control characters" },
+        };
         struct fixture *x = *state;
-        const char *path = write_file(x, "harkd.conf", "port = 5555;\n@include \"absent.conf\"\n");
-        char want[PATH_MAX + 64];
+        char main_path[PATH_MAX], included[PATH_MAX], want[2 * PATH_MAX];
 
-        snprintf(want, sizeof(want), "%s:2: cannot open include file", path);
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                snprintf(included, sizeof(included), "%s", write_file(x, "a.conf", cases[i].included));
+                snprintf(main_path, sizeof(main_path), "%s", write_file(x, "harkd.conf", cases[i].main));
+                snprintf(want, sizeof(want), "%s:%s", strcmp(cases[i].file, "main") == 0 ? main_path : included,
+                         cases[i].error);
+                x->error[0] = 0;
+                if (hark_config_load(&x->config, main_path, x->error) != -EINVAL || strcmp(x->error, want) != 0)
+                        fail_msg("main:\n%s\na.conf:\n%s\n  error '%s'\n  expected '%s'", cases[i].main,
+                                 cases[i].included, x->error, want);
+        }
+}
+
+/* A NUL byte would end the text libconfig reads: the rest of the file unseen. */
+static void a_nul_byte_in_a_file_is_an_error_on_its_line(void **state) {
+        static const char text[] = "port = 1;\n\nworkers = 2; \0 backlog = 0;\n";
+        struct fixture *x = *state;
+        const char *path = path_in(x, "harkd.conf");
+        char want[PATH_MAX + 64];
+        FILE *f = fopen(path, "we");
+
+        assert_non_null(f);
+        assert_int_equal(fwrite(text, 1, sizeof(text) - 1, f), sizeof(text) - 1);
+        assert_int_equal(fclose(f), 0);
+        snprintf(want, sizeof(want), "%s:3: contains a NUL byte", path);
         assert_int_equal(hark_config_load(&x->config, path, x->error), -EINVAL);
         assert_string_equal(x->error, want);
-        assert_int_equal(x->config.port, 10001);
+}
+
+/* The forms an @include line may take, and lines that only look like one. */
+static void include_lines_are_read_as_libconfig_reads_them(void **state) {
+        static const struct {
+                const char *main;
+                int workers;    /* 9: a.conf was read; 0: it was not */
+        } cases[] = {
+                { "@include \"a.conf\"\n", 9 },
+                { "  \t@include \t\"a.conf\"  # limits\n", 9 },
+                { "@include \"a.conf\" // limits\n", 9 },
+                { "@include \"a.conf\"\r\n", 9 },
+                { "@include \"a.conf\"", 9 },
+                { "@include \"a\\\\b.conf\"\n", 7 },
+                { "@include \"q\\\"uote.conf\"\n", 8 },
+                { "/*\n@include \"a.conf\"\n*/\n", 0 },
+                { "# @include \"a.conf\"\n", 0 },
+        };
+        struct fixture *x = *state;
+
+        write_file(x, "a.conf", "workers = 9;\n");
+        write_file(x, "a\\b.conf", "workers = 7;\n");
+        write_file(x, "q\"uote.conf", "workers = 8;\n");
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                if (hark_config_load(&x->config, write_file(x, "harkd.conf", cases[i].main), x->error) != 0)
+                        fail_msg("%s: %s", cases[i].main, x->error);
+                check_int(cases[i].main, "workers", x->config.workers, cases[i].workers);
+        }
+}
+
+/* Includes nest up to 8 deep, relative to the main file's directory; a
+ * file that includes itself is that bound, not a loop. */
+static void includes_nest_eight_deep(void **state) {
+        struct fixture *x = *state;
+        char name[32], text[64], want[PATH_MAX + 128], main_path[PATH_MAX];
+
+        assert_int_equal(mkdir(path_in(x, "conf.d"), 0700), 0);
+        for (int i = 1; i <= 9; i++) {
+                snprintf(name, sizeof(name), "conf.d/%d.conf", i);
+                snprintf(text, sizeof(text), "\n@include \"conf.d/%d.conf\"\n", i + 1);
+                write_file(x, name, text);
+        }
+        write_file(x, "conf.d/9.conf", "workers = 9;\n");
+        snprintf(main_path, sizeof(main_path), "%s", write_file(x, "harkd.conf", "@include \"conf.d/2.conf\"\n"));
+        assert_int_equal(hark_config_load(&x->config, main_path, x->error), 0);
+        assert_int_equal(x->config.workers, 9);
+
+        write_file(x, "harkd.conf", "@include \"conf.d/1.conf\"\n");
+        snprintf(want, sizeof(want), "%s/conf.d/8.conf:2: @include \"conf.d/9.conf\": nested more than 8 deep", x->dir);
+        assert_int_equal(hark_config_load(&x->config, main_path, x->error), -EINVAL);
+        assert_string_equal(x->error, want);
+
+        write_file(x, "harkd.conf", "port = 1;\n@include \"harkd.conf\"\n");
+        snprintf(want, sizeof(want), "%s:2: @include \"harkd.conf\": nested more than 8 deep", main_path);
+        assert_int_equal(hark_config_load(&x->config, main_path, x->error), -EINVAL);
+        assert_string_equal(x->error, want);
+}
+
+static void at_most_32_files(void **state) {
+        struct fixture *x = *state;
+        char text[64 * 32], want[PATH_MAX + 128];
+        const char *path;
+
+        write_file(x, "empty.conf", "");
+        text[0] = 0;
+        for (int i = 0; i < 31; i++)
+                strcat(text, "@include \"empty.conf\"\n");
+        path = write_file(x, "harkd.conf", text);
+        assert_int_equal(hark_config_load(&x->config, path, x->error), 0);
+        strcat(text, "@include \"empty.conf\"\n");
+        path = write_file(x, "harkd.conf", text);
+        snprintf(want, sizeof(want), "%s:32: @include \"empty.conf\": more than 32 files", path);
+        assert_int_equal(hark_config_load(&x->config, path, x->error), -EINVAL);
+        assert_string_equal(x->error, want);
+}
+
+static double seconds_since(const struct timespec *start) {
+        struct timespec now;
+
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        return (double) (now.tv_sec - start->tv_sec) + (double) (now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+/* A file of n bytes: text, then a comment line filling the rest. */
+static const char *write_padded(struct fixture *x, const char *name, const char *text, size_t n) {
+        const char *path = path_in(x, name);
+        size_t length = strlen(text);
+        char *buffer = malloc(n);
+        FILE *f = fopen(path, "we");
+
+        assert_non_null(buffer);
+        assert_non_null(f);
+        assert_true(n >= length + 2);
+        memcpy(buffer, text, length);
+        buffer[length] = '#';
+        memset(buffer + length + 1, 'x', n - length - 2);
+        buffer[n - 1] = '\n';
+        assert_int_equal(fwrite(buffer, 1, n, f), n);
+        assert_int_equal(fclose(f), 0);
+        free(buffer);
+        return path;
+}
+
+/* CONFIG_TEXT_MAX bounds all files together, and reading that much is
+ * quick: libconfig took 47 s for one 10 MiB comment line it read itself. */
+static void the_size_bound_covers_every_file_and_reads_fast(void **state) {
+        static const char main_text[] = "port = 5555;\n@include \"big.conf\"\n";
+        struct fixture *x = *state;
+        char want[PATH_MAX + 128], main_path[PATH_MAX];
+        struct timespec start;
+        double took;
+
+        snprintf(main_path, sizeof(main_path), "%s", write_file(x, "harkd.conf", main_text));
+        write_padded(x, "big.conf", "workers = 3;\n", CONFIG_TEXT_MAX - strlen(main_text));
+        clock_gettime(CLOCK_MONOTONIC, &start);
+        assert_int_equal(hark_config_load(&x->config, main_path, x->error), 0);
+        took = seconds_since(&start);
+        assert_int_equal(x->config.workers, 3);
+        if (took > 1.0)
+                fail_msg("reading %d bytes took %.2f s", CONFIG_TEXT_MAX, took);
+
+        write_padded(x, "big.conf", "workers = 3;\n", CONFIG_TEXT_MAX - strlen(main_text) + 1);
+        snprintf(want, sizeof(want), "%s:2: @include \"big.conf\": more than %d bytes with every included file",
+                 main_path, CONFIG_TEXT_MAX);
+        assert_int_equal(hark_config_load(&x->config, main_path, x->error), -EINVAL);
+        assert_string_equal(x->error, want);
+        assert_int_equal(x->config.workers, 3);
+
+        write_padded(x, "harkd.conf", "workers = 4;\n", 10 * 1024 * 1024);
+        snprintf(want, sizeof(want), "%s: more than %d bytes with every included file", main_path, CONFIG_TEXT_MAX);
+        clock_gettime(CLOCK_MONOTONIC, &start);
+        assert_int_equal(hark_config_load(&x->config, main_path, x->error), -EFBIG);
+        assert_true(seconds_since(&start) < 1.0);
+        assert_string_equal(x->error, want);
+}
+
+/* libconfig checks each new setting name against all before it: 1 MiB of
+ * names took minutes. More than 256 is an error before libconfig sees them. */
+static void at_most_256_setting_names(void **state) {
+        struct fixture *x = *state;
+        size_t size = CONFIG_TEXT_MAX, n = 0;
+        char *text = malloc(size + 1);
+        struct timespec start;
+
+        (void) state;
+        assert_non_null(text);
+        for (int i = 0; n + 32 < size; i++)
+                n += (size_t) sprintf(text + n, "name%d = %d;\n", i, i);
+        clock_gettime(CLOCK_MONOTONIC, &start);
+        assert_int_equal(load_text(x, text), -EINVAL);
+        assert_true(seconds_since(&start) < 1.0);
+        assert_string_equal(x->error, NAME ":257: more than 256 setting names");
+        /* true and false are values, not names. */
+        n = 0;
+        for (int i = 0; i < 300; i++)
+                n += (size_t) sprintf(text + n, "# true\n");
+        sprintf(text + n, "x = [true, false, TRUE, False];\n");
+        assert_int_equal(load_text(x, text), -EINVAL);
+        assert_string_equal(x->error, NAME ":301: x: unknown setting");
+        free(text);
+}
+
+static void a_config_given_as_text_cannot_include(void **state) {
+        struct fixture *x = *state;
+
+        assert_int_equal(load_text(x, "port = 1;\n@include \"/etc/passwd\"\n"), -EINVAL);
+        assert_string_equal(x->error, NAME ":2: @include \"/etc/passwd\": only a config file can include one");
+}
+
+static void a_comment_on_the_last_line_needs_no_line_end(void **state) {
+        struct fixture *x = *state;
+
+        if (load_text(x, "port = 5555; # no line end") != 0)
+                fail_msg("%s", x->error);
+        assert_int_equal(x->config.port, 5555);
+        if (load_text(x, "port = 5556;\n// no line end") != 0)
+                fail_msg("%s", x->error);
+        assert_int_equal(x->config.port, 5556);
+}
+
+/* hark_config_load() checks the form of host only; the resolving load, for
+ * harkd -t, also looks it up, and names the line when it does not resolve. */
+static void the_resolving_load_looks_host_up(void **state) {
+        struct fixture *x = *state;
+        const char *path = write_file(x, "harkd.conf", "port = 5555;\nhost = \"no-such-host.invalid\";\n");
+        char want[PATH_MAX + 128];
+
+        assert_int_equal(hark_config_load(&x->config, path, x->error), 0);
+        assert_string_equal(x->config.host, "no-such-host.invalid");
+        hark_config_done(&x->config);
+        hark_config_init(&x->config);
+        snprintf(want, sizeof(want), "%s:2: host: \"no-such-host.invalid\" does not resolve: ", path);
+        assert_int_equal(hark_config_load_resolving(&x->config, path, x->error), -EINVAL);
+        if (strncmp(x->error, want, strlen(want)) != 0)
+                fail_msg("error '%s' does not start with '%s'", x->error, want);
+        assert_string_equal(x->config.host, "127.0.0.1");
+
+        path = write_file(x, "harkd.conf", "host = \"localhost\";\n");
+        if (hark_config_load_resolving(&x->config, path, x->error) != 0)
+                fail_msg("%s", x->error);
+        path = write_file(x, "harkd.conf", "host = \"::1\";\n");
+        if (hark_config_load_resolving(&x->config, path, x->error) != 0)
+                fail_msg("%s", x->error);
+        path = write_file(x, "harkd.conf", "port = 1;\n");
+        if (hark_config_load_resolving(&x->config, path, x->error) != 0)
+                fail_msg("%s", x->error);
 }
 
 int main(void) {
@@ -725,10 +1133,21 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(a_missing_file_is_enoent_naming_the_path, files_setup, config_teardown),
                 cmocka_unit_test_setup_teardown(an_error_in_a_file_names_its_path_and_line, files_setup, config_teardown),
                 cmocka_unit_test_setup_teardown(a_directory_is_an_error_naming_the_path, files_setup, config_teardown),
+                cmocka_unit_test_setup_teardown(what_is_not_a_regular_file_is_refused_without_blocking, files_setup, config_teardown),
+                cmocka_unit_test_setup_teardown(an_include_of_what_is_not_a_regular_file_is_an_error_on_its_line, files_setup, config_teardown),
                 cmocka_unit_test_setup_teardown(an_include_is_relative_to_the_including_file, files_setup, config_teardown),
-                cmocka_unit_test_setup_teardown(an_include_with_an_absolute_path_is_an_error, files_setup, config_teardown),
+                cmocka_unit_test_setup_teardown(an_include_with_an_absolute_path_is_read, files_setup, config_teardown),
                 cmocka_unit_test_setup_teardown(an_error_in_an_included_file_names_that_file_and_line, files_setup, config_teardown),
-                cmocka_unit_test_setup_teardown(a_missing_include_is_an_error_naming_the_including_line, files_setup, config_teardown),
+                cmocka_unit_test_setup_teardown(lines_stay_exact_across_includes, files_setup, config_teardown),
+                cmocka_unit_test_setup_teardown(a_nul_byte_in_a_file_is_an_error_on_its_line, files_setup, config_teardown),
+                cmocka_unit_test_setup_teardown(include_lines_are_read_as_libconfig_reads_them, files_setup, config_teardown),
+                cmocka_unit_test_setup_teardown(includes_nest_eight_deep, files_setup, config_teardown),
+                cmocka_unit_test_setup_teardown(at_most_32_files, files_setup, config_teardown),
+                cmocka_unit_test_setup_teardown(the_size_bound_covers_every_file_and_reads_fast, files_setup, config_teardown),
+                cmocka_unit_test_setup_teardown(at_most_256_setting_names, config_setup, config_teardown),
+                cmocka_unit_test_setup_teardown(a_config_given_as_text_cannot_include, config_setup, config_teardown),
+                cmocka_unit_test_setup_teardown(a_comment_on_the_last_line_needs_no_line_end, config_setup, config_teardown),
+                cmocka_unit_test_setup_teardown(the_resolving_load_looks_host_up, files_setup, config_teardown),
         };
 
         return hark_test_main("config", tests);
