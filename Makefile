@@ -140,13 +140,15 @@ check: deps-test
 # Debian's syslog-ng-core conflicts with rsyslog (a test dependency too), so
 # it is never installed: tests/fetch-syslog-ng unpacks it, with the libraries
 # this machine lacks, into $(SYSLOG_NG_DIR), where it_syslog runs it from
-# (beside $(BUILD)/harkd). Fetched once, checked with ldd on every run; needs
-# root only when the package lists are missing (apt-get update).
+# (beside $(BUILD)/harkd). A part of deps-test, so that what needs the
+# network happens there (make check-fresh runs make check offline after it);
+# fetched once, then only checked with ldd; needs root only when the package
+# lists are missing (apt-get update).
 SYSLOG_NG_DIR = $(BUILD)/syslog-ng
 .PHONY: fetch-syslog-ng
-fetch-syslog-ng: deps-test
+fetch-syslog-ng:
 	@tests/fetch-syslog-ng $(SYSLOG_NG_DIR)
-check: fetch-syslog-ng
+deps-test: fetch-syslog-ng
 # ---- end of syslog-ng -----------------------------------------------------
 
 .PHONY: unit-tests-bin it-tests-bin check-fresh

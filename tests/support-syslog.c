@@ -247,7 +247,7 @@ static void write_rsyslog_config(const struct it_relay *r, const void *data) {
          * is bound to "relay"): into a file a failing test prints. */
         snprintf(text, sizeof(text),
                  "# written by the hark integration tests\n"
-                 "global(workDirectory=\"%s/work\" processInternalMessages=\"on\")\n"
+                 "global(workDirectory=\"%s\" processInternalMessages=\"on\")\n"
                  "module(load=\"imuxsock\" SysSock.Use=\"off\")\n"
                  "module(load=\"imtcp\")\n"
                  "input(type=\"imtcp\" address=\"127.0.0.1\" port=\"%d\" ruleset=\"relay\")\n"
@@ -255,7 +255,7 @@ static void write_rsyslog_config(const struct it_relay *r, const void *data) {
                  "        action(type=\"omfwd\" target=\"127.0.0.1\" port=\"%d\" protocol=\"tcp\" %s)\n"
                  "}\n"
                  "*.* action(type=\"omfile\" file=\"%s\")\n",
-                 r->dir, r->port, a->harkd_port, a->options ? a->options : "", r->internal_path);
+                 r->work_path, r->port, a->harkd_port, a->options ? a->options : "", r->internal_path);
         snprintf(path, sizeof(path), "%s/rsyslog.conf", r->dir);
         assert_int_equal(it_write_file(path, text), 0);
 }
@@ -266,13 +266,13 @@ void it_rsyslog_start(struct it_test *t, struct it_relay *r, int harkd_port, con
                 int harkd_port;
                 const char *options;
         } args = { harkd_port, action_options };
-        char conf[300], work[300];
+        char conf[300];
 
         relay_init(r, "rsyslogd");
         snprintf(conf, sizeof(conf), "%s/rsyslog.conf", r->dir);
-        snprintf(work, sizeof(work), "%s/work", r->dir);
+        snprintf(r->work_path, sizeof(r->work_path), "%s/work", r->dir);
         snprintf(r->internal_path, sizeof(r->internal_path), "%s/internal.log", r->dir);
-        assert_int_equal(mkdir(work, 0700), 0);
+        assert_int_equal(mkdir(r->work_path, 0700), 0);
         char *const argv[] = { (char *) rsyslogd, (char *) "-n", (char *) "-f", conf, (char *) "-i", r->pid_path, NULL };
         relay_run(t, r, argv, NULL, write_rsyslog_config, &args);
 }
@@ -328,29 +328,45 @@ static void write_syslog_ng_config(const struct it_relay *r, const void *data) {
         assert_int_equal(it_write_file(path, text), 0);
 }
 
+/* LD_LIBRARY_PATH for the unpacked tree: syslog-ng's own libraries, and
+ * those of the packages fetch-syslog-ng unpacked beside it (not installed
+ * here), in usr/lib/<triplet> or, not moved by usrmerge, lib/<triplet>. */
+static void library_path(const char *root, char *buffer, size_t size) {
+        static const char *const dirs[] = { "usr/lib/*-linux-gnu", "lib/*-linux-gnu" };
+
+        snprintf(buffer, size, "LD_LIBRARY_PATH=%s/usr/lib/syslog-ng", root);
+        for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+                char pattern[PATH_MAX + 32];
+                glob_t g = { 0 };
+
+                snprintf(pattern, sizeof(pattern), "%s/%s", root, dirs[i]);
+                if (glob(pattern, GLOB_ONLYDIR, NULL, &g) == 0)
+                        for (size_t k = 0; k < g.gl_pathc; k++) {
+                                size_t used = strlen(buffer);
+                                snprintf(buffer + used, size - used, ":%s", g.gl_pathv[k]);
+                        }
+                globfree(&g);
+        }
+}
+
 void it_syslog_ng_start(struct it_test *t, struct it_relay *r, const char *destination) {
         const char *root = it_syslog_ng_root();
-        char binary[PATH_MAX + 32], pattern[PATH_MAX + 32], modules[PATH_MAX], multiarch[PATH_MAX];
-        char conf[300], persist[300], control[300], module_path[PATH_MAX + 16], library_path[3 * PATH_MAX];
+        char binary[PATH_MAX + 32], pattern[PATH_MAX + 32], modules[PATH_MAX], env_path[4 * PATH_MAX];
+        char conf[300], persist[300], control[300], pid_option[300], module_path[PATH_MAX + 16];
 
         relay_init(r, "syslog-ng");
         snprintf(binary, sizeof(binary), "%s/usr/sbin/syslog-ng", root);
         snprintf(pattern, sizeof(pattern), "%s/usr/lib/syslog-ng/[0-9]*", root);
         glob_one(pattern, modules, sizeof(modules));
-        snprintf(pattern, sizeof(pattern), "%s/usr/lib/*-linux-gnu", root);
-        glob_one(pattern, multiarch, sizeof(multiarch));
+        library_path(root, env_path, sizeof(env_path));
         snprintf(conf, sizeof(conf), "%s/syslog-ng.conf", r->dir);
         snprintf(persist, sizeof(persist), "--persist-file=%s/persist", r->dir);
+        snprintf(pid_option, sizeof(pid_option), "--pidfile=%s", r->pid_path);
         snprintf(control, sizeof(control), "--control=%s/ctl", r->dir);
         snprintf(module_path, sizeof(module_path), "--module-path=%s", modules);
-        /* Its own libraries, and those of the packages fetch-syslog-ng
-         * unpacked beside it (not installed here). */
-        snprintf(library_path, sizeof(library_path), "LD_LIBRARY_PATH=%s/usr/lib/syslog-ng:%s", root, multiarch);
-        char pid_option[300];
-        snprintf(pid_option, sizeof(pid_option), "--pidfile=%s", r->pid_path);
         char *const argv[] = { binary, (char *) "-F", (char *) "--no-caps", (char *) "-f", conf, persist, pid_option,
                                control, module_path, NULL };
-        char *const env[] = { library_path, NULL };
+        char *const env[] = { env_path, NULL };
         relay_run(t, r, argv, env, write_syslog_ng_config, destination);
 }
 
@@ -366,6 +382,18 @@ static int remove_one(const char *path, const struct stat *st, int flag, struct 
         (void) flag;
         (void) ftw;
         return remove(path) < 0 ? -1 : 0;
+}
+
+static bool directory_empty(const char *path) {
+        DIR *d = opendir(path);
+        struct dirent *e;
+        bool empty = true;
+
+        assert_non_null(d);
+        while (empty && (e = readdir(d)))
+                empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+        closedir(d);
+        return empty;
 }
 
 void it_relay_stop(struct it_test *t, struct it_relay *r) {
@@ -384,6 +412,9 @@ void it_relay_stop(struct it_test *t, struct it_relay *r) {
         r->pid = 0;
         if (access(r->pid_path, F_OK) == 0)
                 fail_msg("%s left its pid file %s after SIGTERM", r->name, r->pid_path);
+        if (r->work_path[0] && !directory_empty(r->work_path))
+                fail_msg("%s left files in its work directory %s (a queue it did not deliver?)", r->name,
+                         r->work_path);
         log = it_read_file(r->log_path, NULL);
         if (log[0]) {
                 print_log(r->name, r->log_path);

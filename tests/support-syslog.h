@@ -48,6 +48,7 @@ struct it_relay {
         char log_path[256];             /* its stdout and stderr */
         char pid_path[256];             /* its pid file (gone after a clean stop) */
         char internal_path[256];        /* its own messages, when it writes them to a file */
+        char work_path[256];            /* its work directory, if any: empty after a stop */
 };
 
 /* Starts rsyslogd -n with a config of its own: no system socket (imuxsock
@@ -73,7 +74,8 @@ void it_syslog_ng_start(struct it_test *t, struct it_relay *r, const char *desti
 void it_relay_send(struct it_test *t, const struct it_relay *r, const char *text);
 
 /* SIGTERM to the relay; asserts that it exits 0 within 10 s, removed its pid
- * file and wrote nothing to stderr, then removes its directory. */
+ * file, left its work directory empty and wrote nothing to stderr, then
+ * removes its directory. */
 void it_relay_stop(struct it_test *t, struct it_relay *r);
 
 /* Starts Python (it_require_python()) running script with the arguments
