@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -554,6 +555,65 @@ static void test_reload_timeout(void **state) {
         it_assert_harkd_stops(h, 5000);
 }
 
+/* A file of size bytes: one comment line. */
+static void write_comment_file(const char *path, size_t size) {
+        FILE *f = fopen(path, "we");
+        char *text = malloc(size);
+
+        assert_non_null(f);
+        assert_non_null(text);
+        memset(text, 'x', size);
+        text[0] = '#';
+        text[size - 1] = '\n';
+        assert_int_equal(fwrite(text, 1, size, f), size);
+        assert_int_equal(fclose(f), 0);
+        free(text);
+}
+
+/* SIGHUP onto an @include of what is no config file: a directory made
+ * libconfig exit() the daemon, a FIFO blocked the reload and SIGTERM behind
+ * it, a 10 MiB comment line took 47 s while thread, pool and fork accepted
+ * nothing. Each is now a failed reload naming the file and line, at once,
+ * and harkd goes on serving with the running config and stops on SIGTERM. */
+static void test_reload_refuses_what_is_not_a_config_file(void **state) {
+        struct it_test *t = *state;
+        struct harkd_options o = { 0 };
+        struct harkd *h = it_test_harkd(t, 0, &o);
+        char dir[256], fifo[256], big[256], extra[320], needle[1024];
+        const struct {
+                const char *path;
+                const char *reason;
+        } cases[] = {
+                { dir, "Is a directory" },
+                { fifo, "not a regular file" },
+                { "/dev/zero", "not a regular file" },
+                { big, "more than 1048576 bytes with every included file" },
+        };
+
+        it_tmp_path(dir, sizeof(dir), "include-dir", NULL);
+        assert_int_equal(mkdir(dir, 0700), 0);  /* removed with the temp dir */
+        it_tmp_path(fifo, sizeof(fifo), "include-fifo", NULL);
+        assert_int_equal(mkfifo(it_test_keep_file(t, fifo), 0600), 0);
+        it_tmp_path(big, sizeof(big), "include-big", ".conf");
+        write_comment_file(it_test_keep_file(t, big), 10 * 1024 * 1024);
+
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                long long start = it_now_ms();
+
+                snprintf(extra, sizeof(extra), "@include \"%s\"", cases[i].path);
+                o.extra = extra;
+                reload(h, &o, false, i + 1);
+                if (it_now_ms() - start > 2500)
+                        fail_msg("the reload onto %s took %lld ms", cases[i].path, it_now_ms() - start);
+                snprintf(needle, sizeof(needle), "%s:%d: @include \"%s\": %s", h->config_path,
+                         line_count(h->config_path), cases[i].path, cases[i].reason);
+                assert_event(h, NULL, needle, 1, 1000);
+        }
+        it_send_and_confirm(t, h, "still serving\n", 1);
+        assert_messages_of(h->identifier, (const char *const[]) { "still serving" }, 1);
+        it_assert_harkd_stops(h, 5000);
+}
+
 /* ---- once: configuration check ------------------------------------------------------ */
 
 static int run_harkd(const char *const *args, struct it_proc *p) {
@@ -663,6 +723,49 @@ static void test_config_check(void **state) {
         assert_int_equal(it_exit_code(&p), 1);
         assert_non_null(strstr(p.err, needle));
         it_proc_free(&p);
+}
+
+/* harkd -t (and a start) on what is no config file, or on values that
+ * passed before and then failed at start or were logged other than written:
+ * exit 1 at once, naming the file and line. */
+static void test_config_check_refuses_what_is_not_a_config_file(void **state) {
+        struct it_test *t = *state;
+        char fifo[256], dir[256], text[600], where[600];
+        const char *const mains[] = { fifo, "/dev/zero" };
+        struct it_proc p;
+
+        it_tmp_path(fifo, sizeof(fifo), "config-fifo", NULL);
+        assert_int_equal(mkfifo(it_test_keep_file(t, fifo), 0600), 0);
+        it_tmp_path(dir, sizeof(dir), "config-dir", NULL);
+        assert_int_equal(mkdir(dir, 0700), 0);  /* removed with the temp dir */
+
+        for (size_t i = 0; i < sizeof(mains) / sizeof(mains[0]); i++) {
+                long long start = it_now_ms();
+
+                snprintf(where, sizeof(where), "%s: not a regular file", mains[i]);
+                assert_int_equal(run_harkd((const char *const[]) { "-t", "-c", mains[i], NULL }, &p), 0);
+                if (it_exit_code(&p) != 1 || !strstr(p.err, where))
+                        fprintf(stderr, "harkd -t -c %s: exit %d after %lld ms, stderr: %s\n", mains[i],
+                                it_exit_code(&p), it_now_ms() - start, p.err);
+                assert_int_equal(it_exit_code(&p), 1);
+                assert_non_null(strstr(p.err, where));
+                it_proc_free(&p);
+        }
+
+        snprintf(text, sizeof(text), "port = 10001;\n@include \"%s\"\n", dir);
+        snprintf(where, sizeof(where), "2: @include \"%s\": Is a directory", dir);
+        expect_bad_config(t, text, where);
+        snprintf(text, sizeof(text), "port = 10001;\n\n@include \"%s\"\n", fifo);
+        snprintf(where, sizeof(where), "3: @include \"%s\": not a regular file", fifo);
+        expect_bad_config(t, text, where);
+
+        expect_bad_config(t, "identifier = \"a\\x00b\";\n", "1: identifier: must not contain control characters");
+        expect_bad_config(t, "priority = \"+3\";\n", "1: priority: \"+3\" is not a syslog level");
+        expect_bad_config(t, "priority = \" 3\";\n", "1: priority: \" 3\" is not a syslog level");
+        expect_bad_config(t, "priority = \"07\";\n", "1: priority: \"07\" is not a syslog level");
+        expect_bad_config(t, "port = 1;\nhost = \"127.0.0.1 \";\n",
+                          "2: host: \"127.0.0.1 \" is not an IP address or a host name");
+        expect_bad_config(t, "port = 04294967297;\n", "1: port: 04294967297 does not fit in a 32-bit integer");
 }
 
 /* ---- once: sd_notify --------------------------------------------------------------- */
@@ -1008,10 +1111,12 @@ static const struct CMUnitTest per_mode[] = {
         IT_TEST(test_reload),
         IT_TEST(test_reload_while_connected),
         IT_TEST(test_reload_timeout),
+        IT_TEST(test_reload_refuses_what_is_not_a_config_file),
 };
 
 static const struct CMUnitTest once[] = {
         IT_TEST(test_config_check),
+        IT_TEST(test_config_check_refuses_what_is_not_a_config_file),
         IT_TEST(test_notify),
         IT_TEST(test_no_journal),
         IT_TEST(test_socket_activation),
