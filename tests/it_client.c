@@ -6,6 +6,8 @@
 #include "util.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -182,28 +184,53 @@ static void test_exit_codes(void **state) {
         it_proc_free(&p);
 }
 
+/* A client that ends a message every 100 ms until told to stop: busy, so
+ * harkd never evicts it for a newcomer. */
+struct ticker {
+        int fd;
+        atomic_bool stop;
+        int sent;
+};
+
+static void *tick(void *arg) {
+        struct ticker *k = arg;
+
+        while (!atomic_load(&k->stop) && it_send_str(k->fd, "tick\n") == 0) {
+                k->sent++;
+                it_sleep_ms(100);
+        }
+        return NULL;
+}
+
 /* 75 when harkd does not answer in time (-t): a sequential harkd busy with
  * another connection leaves hark's in the backlog. */
 static void test_timeout(void **state) {
         struct it_test *t = *state;
         struct harkd *h = it_test_harkd(t, 0, &(struct harkd_options) { .mode = "sequential" });
+        struct ticker busy = { .fd = it_test_connect(t, h->host, h->port) };
+        struct it_entries e;
         struct it_proc p;
+        pthread_t ticking;
         char port[16];
         uint64_t confirmed;
         long long start;
-        int busy = it_test_connect(t, h->host, h->port);
 
-        assert_int_equal(it_send_str(busy, "busy\n"), 0);
-        assert_messages(h, (const char *const[]) { "busy" }, 1);
+        assert_int_equal(pthread_create(&ticking, NULL, tick, &busy), 0);
+        /* Served: its first tick is in the journal. */
+        it_journal_messages(h->identifier, 1, JOURNAL_TIMEOUT_MS, &e);
+        assert_true(e.n >= 1);
+        it_entries_free(&e);
         snprintf(port, sizeof(port), "%d", h->port);
         start = it_now_ms();
-        assert_int_equal(hark((const char *const[]) { "-H", "127.0.0.1", "-p", port, "-t", "0.5", "late", NULL },
+        assert_int_equal(hark((const char *const[]) { "-H", "127.0.0.1", "-p", port, "-t", "1", "late", NULL },
                               NULL, &p), 75);
         assert_true(it_now_ms() - start < 3000);
         assert_non_null(strstr(p.err, "no answer in time"));
         it_proc_free(&p);
-        assert_int_equal(it_finish(busy, &confirmed, 5000), 0);
-        assert_int_equal(confirmed, 1);
+        atomic_store(&busy.stop, true);
+        assert_int_equal(pthread_join(ticking, NULL), 0);
+        assert_int_equal(it_finish(busy.fd, &confirmed, 5000), 0);
+        assert_int_equal(confirmed, (uint64_t) busy.sent);
         it_assert_harkd_stops(h, 5000);
 }
 
