@@ -216,6 +216,62 @@ static void test_logger_octet_count(void **state) {
         it_assert_harkd_stops(h, 5000);
 }
 
+/* Asserts that entry i's MESSAGE is a run of at least min and fewer than max
+ * bytes c. */
+static void assert_run_of(const struct it_entries *e, size_t i, char c, size_t min, size_t max) {
+        size_t length;
+        const char *m = it_entry_field(&e->v[i], "MESSAGE", &length);
+
+        assert_non_null(m);
+        for (size_t k = 0; k < length; k++)
+                if (m[k] != c)
+                        fail_msg("entry [%zu]: MESSAGE byte %zu is 0x%02x, not '%c'", i, k, (unsigned char) m[k], c);
+        if (length < min || length >= max)
+                fail_msg("entry [%zu]: MESSAGE of %zu bytes, expected %zu to %zu", i, length, min, max - 1);
+}
+
+/* A message longer than max_message_size, then a short one, over one
+ * connection, in both framings: the long one is logged cut (its header
+ * parsed), the short one after it whole: the octet framer skipped exactly
+ * the rest of the long frame, the line framer the rest of the line. */
+static void test_logger_longer_than_max(void **state) {
+        enum { MAX = 1000, LONG = 3000 };
+        static const char *const framings[] = { "--octet-count", "--rfc5424" };
+        struct it_test *t = *state;
+        struct harkd *h = it_test_harkd(t, 0, &(struct harkd_options) { .max_message_size = MAX });
+        char tag[64], input[LONG + 64];
+        struct it_entries e;
+        struct specs s = { 0 };
+
+        memset(input, 'A', LONG);
+        snprintf(input + LONG, sizeof(input) - LONG, "\nafter the long one\n");
+        for (size_t f = 0; f < 2; f++) {
+                it_unique_identifier(tag, sizeof(tag));
+                it_logger(h->port, input, framings[f], "-S", "10000", "-t", tag, NULL);
+                it_syslog_entries(tag, NULL, 2, &e);
+                specs_reset(&s);
+                spec(&s, "PRIORITY=5");
+                spec(&s, "SYSLOG_IDENTIFIER=%s", tag);
+                spec(&s, "SYSLOG_HOSTNAME=%s", it_hostname(false));
+                spec(&s, "SD_TIMEQUALITY_TZKNOWN=1");
+                spec(&s, "SD_TIMEQUALITY_ISSYNCED~[01]");
+                spec(&s, "HARK_TRUNCATED=1");
+                it_assert_syslog_entry(&e, 0, s.v);
+                /* What the header left of the first MAX bytes. */
+                assert_run_of(&e, 0, 'A', MAX - 200, MAX - 60);
+                specs_reset(&s);
+                spec(&s, "MESSAGE=after the long one");
+                spec(&s, "PRIORITY=5");
+                spec(&s, "SYSLOG_IDENTIFIER=%s", tag);
+                spec(&s, "SD_TIMEQUALITY_TZKNOWN=1");
+                spec(&s, "SD_TIMEQUALITY_ISSYNCED~[01]");
+                it_assert_syslog_entry(&e, 1, s.v);
+                it_assert_one_connection(&e, 0, 2);
+                it_entries_free(&e);
+        }
+        it_assert_harkd_stops(h, 5000);
+}
+
 /* --sd-id/--sd-param: SD_<ID>_<PARAM>, names mapped, escapes decoded. */
 static void test_logger_structured_data(void **state) {
         struct it_test *t = *state;
@@ -914,6 +970,7 @@ static const struct CMUnitTest per_mode[] = {
         IT_TEST(test_logger_structured_data),
         IT_TEST(test_logger_priority_and_tag),
         IT_TEST(test_logger_2000_frames),
+        IT_TEST(test_logger_longer_than_max),
         IT_TEST(test_rsyslog_traditional),
         IT_TEST(test_rsyslog_protocol23),
         IT_TEST(test_rsyslog_octet_counted),

@@ -99,10 +99,10 @@ void it_syslog_entries(const char *identifier, const char *needle, size_t expect
  *   "NAME~glob"   the field matches the fnmatch(3) pattern
  *   "NAME"        the field is there
  *   "!NAME"       the field is absent
- * up to a NULL. Always checked besides: REMOTE_ADDR=127.0.0.1, REMOTE_PORT
- * and HARK_CONNECTION present, no REMOTE_PID, HARK_TRUNCATED,
- * HARK_INCOMPLETE, HARK_SYSLOG_ERROR; and every SD_* field the entry has
- * must be named in specs. On a mismatch prints the entry, every field. */
+ * up to a NULL. Always checked besides, unless specs name the field:
+ * REMOTE_ADDR=127.0.0.1, REMOTE_PORT and HARK_CONNECTION present, no
+ * REMOTE_PID, HARK_TRUNCATED, HARK_INCOMPLETE, HARK_SYSLOG_ERROR; and every
+ * SD_* field the entry has must be named in specs. On a mismatch prints the entry, every field. */
 void it_assert_syslog_entry(const struct it_entries *e, size_t i, const char *const *specs);
 
 /* Prints every field of every entry (journald's own "_" fields left out). */
