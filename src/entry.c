@@ -162,21 +162,27 @@ static struct iovec message_field(const struct framed_message *m, const char *te
         return (struct iovec) { start, size + FRAMER_HEADROOM };
 }
 
-/* The size of a syslog MSG without its line ends: senders that count octets
- * often keep the LF a line sender would have ended it with (rsyslog's
- * RSYSLOG_SyslogProtocol23Format does); LFs inside stay. */
-static size_t text_end(struct syslog_slice msg) {
-        size_t size = msg.size;
-
-        while (size > 0 && (msg.data[size - 1] == '\n' || msg.data[size - 1] == '\r'))
-                size--;
-        return size;
+/* A syslog MSG without the spaces before it and the line ends after it:
+ * senders that count octets often keep the LF a line sender would have
+ * ended it with, and relays the space after an RFC 3164 tag's colon
+ * (rsyslog's RSYSLOG_SyslogProtocol23Format does both), so the same message
+ * would land differently by the way it came; journald trims its own syslog
+ * messages so too. Spaces and LFs inside stay. */
+static struct syslog_slice message_text(struct syslog_slice msg) {
+        while (msg.size > 0 && msg.data[0] == ' ') {
+                msg.data++;
+                msg.size--;
+        }
+        while (msg.size > 0 && (msg.data[msg.size - 1] == '\n' || msg.data[msg.size - 1] == '\r'))
+                msg.size--;
+        return msg;
 }
 
 /* MESSAGE last, since its name overwrites header bytes, but as the first
  * field (readers look there). */
 static void add_syslog_fields(struct fields *f, const struct framed_message *m, const struct syslog_message *s) {
         size_t message = f->e->n_fields;
+        struct syslog_slice text;
 
         add(f, (struct iovec) { 0 });
         add_number(f, "PRIORITY", s->severity);
@@ -191,7 +197,8 @@ static void add_syslog_fields(struct fields *f, const struct framed_message *m, 
         add_slice(f, "SYSLOG_HOSTNAME", s->hostname);
         if (syslog_slice_present(s->structured_data))
                 add_structured_data(f, s);
-        f->e->fields[message] = message_field(m, s->msg.data, text_end(s->msg));
+        text = message_text(s->msg);
+        f->e->fields[message] = message_field(m, text.data, text.size);
 }
 
 static void add_raw_fields(struct fields *f, const struct framed_message *m) {

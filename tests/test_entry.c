@@ -263,13 +263,17 @@ static void test_raw_is_binary_safe(void **state) {
         done(&b);
 }
 
-/* The line ends an octet-counting sender leaves on MSG go; inner LFs stay. */
+/* The line ends an octet-counting sender leaves on MSG go, and the spaces a
+ * relay leaves before it; inner LFs and spaces stay. */
 static void test_trailing_line_ends_stripped(void **state) {
         struct built b;
 
         (void) state;
-        build(&b, FORMAT_AUTO, "<13>1 - - - - - - Traceback:\n  line 1\r\n");
+        build(&b, FORMAT_AUTO, "<13>1 - - - - - -   Traceback:\n  line 1\r\n");
         assert_string_equal(b.fields[0], "MESSAGE=Traceback:\n  line 1");
+        done(&b);
+        build(&b, FORMAT_AUTO, "<13>1 - - - - - -  \n");
+        assert_string_equal(b.fields[0], "MESSAGE=");
         done(&b);
 }
 
