@@ -73,7 +73,9 @@ int daemon_main(const struct daemon_options *opts) {
 
         log_set_max_level(opts->log_level);
         hark_config_init(&config);
-        r = hark_config_load(&config, opts->config_path, error);
+        /* Only -t looks host up: a start resolves it when it binds (or has
+         * its sockets from systemd), and a reload keeps the running one. */
+        r = (opts->test_only ? hark_config_load_resolving : hark_config_load)(&config, opts->config_path, error);
         if (r < 0 || opts->test_only) {
                 if (r < 0)
                         fprintf(stderr, "harkd: %s\n", error);

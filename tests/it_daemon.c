@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -768,6 +769,44 @@ static void test_config_check_refuses_what_is_not_a_config_file(void **state) {
         expect_bad_config(t, "port = 04294967297;\n", "1: port: 04294967297 does not fit in a 32-bit integer");
 }
 
+static bool resolves(const char *name) {
+        struct addrinfo *ai = NULL;
+        bool found = getaddrinfo(name, NULL, NULL, &ai) == 0;
+
+        if (ai)
+                freeaddrinfo(ai);
+        return found;
+}
+
+/* harkd -t resolves host as the listener will (a name that does not
+ * resolve passed -t and then failed at start); loading alone only checks
+ * its form, so a reload never waits on DNS. */
+static void test_config_check_resolves_host(void **state) {
+        struct it_test *t = *state;
+        char path[256];
+        struct it_proc p;
+
+        it_tmp_path(path, sizeof(path), "unresolvable", ".conf");
+        it_test_keep_file(t, path);
+        assert_int_equal(it_write_file(path, "port = 10001;\nhost = \"no-such-host.invalid\";\n"), 0);
+        assert_int_equal(run_harkd((const char *const[]) { "-t", "-c", path, NULL }, &p), 0);
+        if (it_exit_code(&p) != 1 || !strstr(p.err, ":2: host: \"no-such-host.invalid\" does not resolve: "))
+                fprintf(stderr, "harkd -t: exit %d, stderr: %s\n", it_exit_code(&p), p.err);
+        assert_int_equal(it_exit_code(&p), 1);
+        assert_non_null(strstr(p.err, path));
+        assert_non_null(strstr(p.err, ":2: host: \"no-such-host.invalid\" does not resolve: "));
+        it_proc_free(&p);
+
+        /* A name that resolves here passes (a minimal root may lack the
+         * /etc/hosts that makes "localhost" one). */
+        if (!resolves("localhost"))
+                return;
+        assert_int_equal(it_write_file(path, "port = 10001;\nhost = \"localhost\";\n"), 0);
+        assert_int_equal(run_harkd((const char *const[]) { "-t", "-c", path, NULL }, &p), 0);
+        assert_int_equal(it_exit_code(&p), 0);
+        it_proc_free(&p);
+}
+
 /* ---- once: sd_notify --------------------------------------------------------------- */
 
 /* READY=1 (harkd_start waits for it), STATUS= with counters, WATCHDOG=1
@@ -1117,6 +1156,7 @@ static const struct CMUnitTest per_mode[] = {
 static const struct CMUnitTest once[] = {
         IT_TEST(test_config_check),
         IT_TEST(test_config_check_refuses_what_is_not_a_config_file),
+        IT_TEST(test_config_check_resolves_host),
         IT_TEST(test_notify),
         IT_TEST(test_no_journal),
         IT_TEST(test_socket_activation),

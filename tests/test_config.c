@@ -9,6 +9,7 @@
 #include "test-main.h"
 
 #include <errno.h>
+#include <netdb.h>
 #include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
@@ -1091,6 +1092,7 @@ static void the_resolving_load_looks_host_up(void **state) {
         struct fixture *x = *state;
         const char *path = write_file(x, "harkd.conf", "port = 5555;\nhost = \"no-such-host.invalid\";\n");
         char want[PATH_MAX + 128];
+        struct addrinfo *ai;
 
         assert_int_equal(hark_config_load(&x->config, path, x->error), 0);
         assert_string_equal(x->config.host, "no-such-host.invalid");
@@ -1102,9 +1104,14 @@ static void the_resolving_load_looks_host_up(void **state) {
                 fail_msg("error '%s' does not start with '%s'", x->error, want);
         assert_string_equal(x->config.host, "127.0.0.1");
 
-        path = write_file(x, "harkd.conf", "host = \"localhost\";\n");
-        if (hark_config_load_resolving(&x->config, path, x->error) != 0)
-                fail_msg("%s", x->error);
+        /* A name passes when it resolves here (a minimal root may lack the
+         * /etc/hosts that makes "localhost" one). */
+        if (getaddrinfo("localhost", NULL, NULL, &ai) == 0) {
+                freeaddrinfo(ai);
+                path = write_file(x, "harkd.conf", "host = \"localhost\";\n");
+                if (hark_config_load_resolving(&x->config, path, x->error) != 0)
+                        fail_msg("%s", x->error);
+        }
         path = write_file(x, "harkd.conf", "host = \"::1\";\n");
         if (hark_config_load_resolving(&x->config, path, x->error) != 0)
                 fail_msg("%s", x->error);
