@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "config_source.h"       /* CONFIG_ERROR_MAX, CONFIG_TEXT_MAX */
 #include "framer.h"
 
 enum concurrency_mode {
@@ -53,12 +54,6 @@ enum config_reload {
         RELOAD_OPEN_CONNECTIONS,        /* open connections use it too */
         RELOAD_RESTART,                 /* needs a restart: the running value stays */
 };
-
-/* Room for a config error: "FILE:LINE: KEY: reason". */
-#define CONFIG_ERROR_MAX 512
-
-/* Bytes of the main file and every file it includes, together. */
-#define CONFIG_TEXT_MAX (1024 * 1024)
 
 /* Fills *config with every default. Pair with hark_config_done(). */
 void hark_config_init(struct hark_config *config);

@@ -1,4 +1,4 @@
-/* sources: src/config.c src/framer.c */
+/* sources: src/config.c src/config_source.c src/framer.c */
 /* libFuzzer target: the config parser (src/config.c), hark_config_load_string()
  * on arbitrary text: harkd's own scan of the text (comments, strings,
  * integer literals, @include lines) in front of libconfig, then every key's
