@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "net.h"
 #include "stats.h"
@@ -21,6 +22,8 @@ struct admission_slot {
         int fd;                 /* -1 once its socket is being closed, or is another process's */
         atomic_llong progress_ms;       /* now_ms() of its admission or its last ended message */
         atomic_bool serving;    /* a driver serves it (not waiting in a queue) */
+        atomic_bool delivering; /* writing its messages to the journal */
+        uint64_t admitted;      /* its rank in admission order */
         atomic_bool evicted;
 };
 
@@ -32,6 +35,7 @@ struct admission {
         unsigned active;                /* connections holding a slot */
         bool paused;                    /* has_room() said no; release() reports the room again */
         unsigned evicting;              /* evicted, not yet released */
+        uint64_t admitted;              /* admissions so far */
         struct source **sources;        /* hash table: open connections per source */
         struct counters *counters;      /* refusals are counted there */
 };
@@ -87,7 +91,8 @@ bool admission_has_room(struct admission *a);
 
 /* While `waiting` newcomers wait for room (in the listen queue while
  * accepting is paused, or accepted, for a worker): connections being served
- * that have ended no message for ADMISSION_EVICT_IDLE_MS make room for them,
+ * that have made no progress (ended no message, received few bytes) for
+ * ADMISSION_EVICT_IDLE_MS and are not writing to the journal make room for them,
  * as many as wait (counting evictions not yet released). Those of the source
  * holding the most slots go first, the longest quiet first. Their sockets are
  * shut down, which ends them in their drivers as evicted. So one address

@@ -181,17 +181,26 @@ static void confirm_sent(struct connection *c) {
         atomic_fetch_add_explicit(&c->server->counters->messages, n, memory_order_relaxed);
 }
 
+/* Bytes that count as progress for admission even without a message's end:
+ * a long message streaming in is a busy connection; a slow drip, which sends
+ * fewer in ADMISSION_EVICT_IDLE_MS, is not. */
+#define PROGRESS_BYTES 4096
+
 /* Starts the pending message's clock when a read began a new one, and tells
- * admission about finished messages (its measure of an active connection). */
-static void note_progress(struct connection *c, bool ended_messages) {
+ * admission of progress (ended messages, or PROGRESS_BYTES received): its
+ * measure of a connection that must not be evicted. */
+static void note_progress(struct connection *c, bool ended_messages, size_t bytes) {
         long long now = now_ms();
 
         if (!framer_in_line(&c->framer))
                 c->pending_since_ms = 0;
         else if (ended_messages || c->pending_since_ms == 0)
                 c->pending_since_ms = now;
-        if (ended_messages)
+        c->bytes_since_progress += bytes;
+        if (ended_messages || c->bytes_since_progress >= PROGRESS_BYTES) {
                 server_note_progress(c->server, c->slot, now);
+                c->bytes_since_progress = 0;
+        }
 }
 
 ssize_t connection_receive(struct connection *c, char *buffer, size_t size) {
@@ -212,9 +221,13 @@ ssize_t connection_receive(struct connection *c, char *buffer, size_t size) {
                         if (c->config->format == FORMAT_AUTO && buffer[0] == '<')
                                 setup_framer(c, true);
                 }
+                /* Never evicted while its messages go to the journal (a slow
+                 * journald): its client would send again what is logged. */
+                server_note_delivering(c->server, c->slot, true);
                 r = framer_feed(&c->framer, buffer, (size_t) n, deliver, c);
                 confirm_sent(c);
-                note_progress(c, c->received != before);
+                server_note_delivering(c->server, c->slot, false);
+                note_progress(c, c->received != before, (size_t) n);
                 if (r < 0)
                         return c->error = r;
         }
@@ -358,8 +371,9 @@ void connection_serve(struct connection *c) {
                 int r;
 
                 if (n > 0) {
-                        /* A peer that never pauses still ends with the drain bound. */
-                        if (server_stopping(c->server) && connection_poll_timeout(c) == 0)
+                        /* A peer that never pauses still ends with the drain
+                         * bound, and a message that never ends with its timeout. */
+                        if (connection_poll_timeout(c) == 0)
                                 break;
                         continue;
                 }

@@ -48,6 +48,7 @@ struct connection {
          * none is pending. The idle timeout runs from there. */
         long long pending_since_ms;
         bool stream_started;            /* a byte has arrived */
+        size_t bytes_since_progress;    /* received since admission last heard of progress */
         bool failure_logged;
         int error;                      /* -errno of a failed read (-EBADMSG: framing), for the log */
         /* The facts about the connection in each of its entries and in

@@ -51,7 +51,7 @@ int journal_send(const struct iovec *fields, size_t n_fields) {
  * value with a line feed in it, "NAME\n", its length as 64-bit little
  * endian, the value and "\n". */
 struct native_entry {
-        struct iovec iov[JOURNAL_NOWAIT_FIELDS_MAX * 4];
+        struct iovec iov[JOURNAL_NOWAIT_FIELDS_MAX * 5];     /* the binary form takes 5 */
         unsigned char lengths[JOURNAL_NOWAIT_FIELDS_MAX][8];
         size_t n;
 };

@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "journal.h"
 #include "util.h"
@@ -50,6 +52,21 @@ static int to_journal_entry(int level, const char *message_id, const struct iove
         return journal_send_nowait(iov, n);
 }
 
+/* "<level>message\n" in one write that never waits: under systemd stderr is
+ * a stream into journald, which may be the journald that does not read. A
+ * line that does not fit is lost rather than waited for. */
+static void to_stderr(int level, const char *message) {
+        char line[2100];
+        int n = snprintf(line, sizeof(line), "<%d>%s\n", level, message);
+        size_t size = n < 0 ? 0 : (size_t) n < sizeof(line) ? (size_t) n : sizeof(line) - 1;
+
+        if (send(STDERR_FILENO, line, size, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0 || errno != ENOTSOCK)
+                return;
+        /* A terminal or a file: they do not stall. A failure has nowhere to go. */
+        if (write(STDERR_FILENO, line, size) < 0)
+                return;
+}
+
 void log_event(int level, const char *message_id, const struct iovec *fields, size_t n_fields,
                const char *format, ...) {
         int saved_errno = errno;
@@ -66,7 +83,7 @@ void log_event(int level, const char *message_id, const struct iovec *fields, si
          * Checked before sending, as a send to a missing socket "succeeds". */
         if (!atomic_load(&to_journal) || !journal_present() ||
             to_journal_entry(level, message_id, fields, n_fields, message) < 0)
-                fprintf(stderr, "<%d>%s\n", level, message);
+                to_stderr(level, message);
         errno = saved_errno;
 }
 

@@ -21,6 +21,8 @@
 /* Accepting is cheap; a burst per wake-up keeps the backlog short. */
 #define ACCEPTS_PER_WAKE 64
 #define READ_BUFFER_SIZE 65536
+/* How often a loop that stopped accepting for lack of room looks again. */
+#define PAUSED_RECHECK_MS 250
 
 struct loop {
         struct server *server;
@@ -190,18 +192,30 @@ static int expire(struct loop *l) {
          * then are not the message being slow. */
         while (l->pending.head && (timeout = connection_poll_timeout(l->pending.head)) == 0) {
                 struct connection *c = l->pending.head;
+                uint64_t id = c->id;
 
-                if (!l->stopping && connection_has_unread_data(c))
+                /* Read once what came: a message it ends was not late. One
+                 * still unended is, however fast its bytes come. */
+                if (!l->stopping && connection_has_unread_data(c)) {
                         on_readable(l, c, 0);
-                else
-                        close_connection(l, c, connection_deadline_reason(c));
+                        c = l->pending.head;
+                        if (!c || c->id != id || connection_poll_timeout(c) > 0)
+                                continue;
+                }
+                close_connection(l, c, connection_deadline_reason(c));
         }
         /* Without a message pending only the drain bound applies. */
         if (!l->pending.head && l->quiet.head)
                 timeout = connection_poll_timeout(l->quiet.head);
-        /* A slot freed by another loop, or a reload, may make room again. */
-        if (!l->listening && !l->stopping && l->accept_resume_ms < 0 && server_has_room(l->server))
-                set_listening(l, true);
+        /* A slot freed by another loop, or a reload, may make room again:
+         * look at least every PAUSED_RECHECK_MS (nothing wakes this loop
+         * for it, and it may hold no connection to wake it). */
+        if (!l->listening && !l->stopping && l->accept_resume_ms < 0) {
+                if (server_has_room(l->server))
+                        set_listening(l, true);
+                else if (timeout < 0 || timeout > PAUSED_RECHECK_MS)
+                        timeout = PAUSED_RECHECK_MS;
+        }
         if (l->accept_resume_ms >= 0) {
                 int backoff = ms_until(l->accept_resume_ms);
                 if (backoff == 0 && !l->stopping) {

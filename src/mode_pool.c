@@ -29,7 +29,7 @@ struct pool {
         pthread_cond_t ready;           /* a connection was queued, or closing */
         struct queued *head, **tail;
         unsigned queued;                /* in the queue */
-        unsigned idle;                  /* workers waiting for a connection */
+        unsigned idle;                  /* workers serving no connection */
         bool closing;                   /* no more connections will be queued */
 };
 
@@ -63,11 +63,8 @@ static struct queued *take(struct pool *p) {
         struct queued **link, *q = NULL;
 
         pthread_mutex_lock(&p->lock);
-        p->idle++;
-        count_waiting(p);
         while (!p->head && !p->closing)
                 pthread_cond_wait(&p->ready, &p->lock);
-        p->idle--;
         link = next_to_serve(p);
         if (link) {
                 q = *link;
@@ -75,10 +72,21 @@ static struct queued *take(struct pool *p) {
                 if (p->tail == &q->next)
                         p->tail = link;
                 p->queued--;
+                p->idle--;
         }
         count_waiting(p);
         pthread_mutex_unlock(&p->lock);
         return q;
+}
+
+/* Before the slot is given back: the connection it lets in is then counted
+ * as this worker's next, not as one waiting (for which a quiet connection of
+ * another worker would be evicted). */
+static void become_idle(struct pool *p) {
+        pthread_mutex_lock(&p->lock);
+        p->idle++;
+        count_waiting(p);
+        pthread_mutex_unlock(&p->lock);
 }
 
 static void *worker(void *arg) {
@@ -87,6 +95,7 @@ static void *worker(void *arg) {
 
         while ((q = take(p))) {
                 connection_handle(p->server, &q->connection);
+                become_idle(p);
                 server_release(p->server, q->connection.slot);
                 free(q);
         }
@@ -151,6 +160,9 @@ int mode_pool_serve(struct server *s, int want) {
         }
         if (started < want)
                 log_warning("Started only %d of %d worker threads", started, want);
+        pthread_mutex_lock(&p.lock);
+        p.idle = (unsigned) started;
+        pthread_mutex_unlock(&p.lock);
         while ((r = server_accept(s, &a)) >= 0) {
                 int queued = enqueue(&p, &a);
                 if (queued < 0) {

@@ -250,6 +250,12 @@ void server_note_serving(struct server *s, struct admission_slot *slot) {
                 admission_serving(slot, now_ms());
 }
 
+void server_note_delivering(struct server *s, struct admission_slot *slot, bool delivering) {
+        (void) s;
+        if (slot)
+                atomic_store_explicit(&slot->delivering, delivering, memory_order_relaxed);
+}
+
 void server_note_progress(struct server *s, struct admission_slot *slot, long long now) {
         (void) s;
         if (slot)

@@ -138,7 +138,11 @@ bool server_has_room(struct server *s);
  * then it is not evicted, and its quiet time starts here. */
 void server_note_serving(struct server *s, struct admission_slot *slot);
 
-/* The connection of slot (NULL: none) ended a message. */
+/* The connection of slot (NULL: none) starts or stops delivering messages to
+ * the journal: meanwhile it is not evicted. */
+void server_note_delivering(struct server *s, struct admission_slot *slot, bool delivering);
+
+/* The connection of slot (NULL: none) made progress (ended a message). */
 void server_note_progress(struct server *s, struct admission_slot *slot, long long now);
 
 /* The socket of slot (NULL: none) is about to be closed, or to be served by

@@ -374,6 +374,22 @@ static void test_eviction_takes_from_the_biggest_source(void **state) {
         close_held_sockets(a, peers, 3);
 }
 
+/* A connection writing to the journal (a slow journald) is busy, not quiet:
+ * evicting it would have its client send again what is logged. */
+static void test_eviction_spares_connections_writing_to_the_journal(void **state) {
+        struct fixture *x = *state;
+        struct admission *a = &x->admission;
+        int peer = admit_quiet(a, "192.0.2.9", 60000);
+
+        atomic_store(&held[0].slot->delivering, true);
+        assert_int_equal(admission_evict(a, now_ms(), 1), 0);
+        assert_false(was_shut_down(peer));
+        atomic_store(&held[0].slot->delivering, false);
+        assert_int_equal(admission_evict(a, now_ms(), 1), 1);
+        assert_true(was_shut_down(peer));
+        close_held_sockets(a, &peer, 1);
+}
+
 /* A connection waiting for a worker is not served yet: never evicted. */
 static void test_eviction_spares_queued_connections(void **state) {
         struct fixture *x = *state;
@@ -442,6 +458,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_eviction_takes_from_the_biggest_source, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_eviction_spares_active_connections, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_eviction_spares_queued_connections, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_eviction_spares_connections_writing_to_the_journal, setup,
+                                                teardown),
         };
 
         return hark_test_main("admission", tests);
