@@ -1,6 +1,7 @@
 /* sources: src/config.c src/config_source.c src/framer.c */
-/* libFuzzer target: the config parser (src/config.c), hark_config_load_string()
- * on arbitrary text: harkd's own scan of the text (comments, strings,
+/* libFuzzer target: the config parser (src/config.c, reading through
+ * src/config_source.c), hark_config_load_string() on arbitrary text:
+ * harkd's own scan of the text (comments, strings,
  * integer literals, @include lines) in front of libconfig, then every key's
  * type and bounds.
  *
@@ -18,7 +19,8 @@
  *
  * Build: `make fuzz` (see the Makefile), or by hand:
  *   clang -std=gnu11 -D_GNU_SOURCE -Isrc -g -O1 -fsanitize=fuzzer,address,undefined \
- *         tests/fuzz/fuzz_config.c src/config.c src/framer.c -lconfig -o build/fuzz/fuzz_config
+ *         tests/fuzz/fuzz_config.c src/config.c src/config_source.c src/framer.c -lconfig \
+ *         -o build/fuzz/fuzz_config
  *   build/fuzz/fuzz_config -max_total_time=60 tests/fuzz/corpus/config */
 #include <dlfcn.h>
 #include <errno.h>
