@@ -144,6 +144,40 @@ static void test_max_connections(void **state) {
         it_assert_harkd_stops(h, 5000);
 }
 
+/* max_connections = 1 and one client streaming a long message (10 KiB every
+ * 10 ms) while a second waits: the streaming one has ended no message for a
+ * second, yet it is busy, not quiet; it is never evicted, and the second is
+ * served once the first is done. */
+static void test_streaming_connection_is_not_evicted(void **state) {
+        enum { CHUNK = 10 * 1024, CHUNKS = 150 };
+        struct it_test *t = *state;
+        struct harkd *h = it_test_harkd(t, 0, &(struct harkd_options) { .max_connections = 1,
+                                                                           .max_message_size = 4 * 1024 * 1024 });
+        int streaming = it_test_connect(t, h->host, h->port), waiting = -1;
+        char *chunk = malloc(CHUNK + 1);
+        uint64_t confirmed;
+
+        assert_non_null(chunk);
+        memset(chunk, 'x', CHUNK);
+        chunk[CHUNK] = 0;
+        for (int i = 0; i < CHUNKS; i++) {
+                if (it_send_str(streaming, chunk) != 0)
+                        fail_msg("harkd closed the streaming connection after %d of %d chunks", i, CHUNKS);
+                if (i == 20) {
+                        waiting = it_test_connect(t, h->host, h->port);
+                        assert_int_equal(it_send_str(waiting, "waiting\n"), 0);
+                        assert_int_equal(shutdown(waiting, SHUT_WR), 0);
+                }
+                it_sleep_ms(10);
+        }
+        free(chunk);
+        assert_int_equal(it_send_str(streaming, "\n"), 0);
+        assert_int_equal(it_finish(streaming, &confirmed, 5000), 0);
+        assert_int_equal(confirmed, 1);
+        assert_answer(waiting, "OK 1\n");
+        it_assert_harkd_stops(h, 5000);
+}
+
 #define BUSY_CLIENTS 12
 #define BUSY_MESSAGES 25
 
@@ -324,6 +358,7 @@ static void test_max_connections_per_source(void **state) {
 static const struct CMUnitTest per_mode[] = {
         IT_TEST(test_max_connections),
         IT_TEST(test_max_connections_busy),
+        IT_TEST(test_streaming_connection_is_not_evicted),
         IT_TEST(test_max_connections_per_source),
 };
 
