@@ -132,6 +132,8 @@ static void report_malformed(struct connection *c, const char *reason) {
                                c->peer.name, reason, suppressed);
 }
 
+_Static_assert(ENTRY_FIELDS_MAX <= JOURNAL_FIELDS_MAX, "an entry must fit journal_send()");
+
 static void deliver(void *userdata, const struct framed_message *m) {
         struct connection *c = userdata;
         struct entry e;

@@ -2,16 +2,17 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
-/* CODE_FILE= and friends would name this file on every client message. */
-#define SD_JOURNAL_SUPPRESS_LOCATION
-#include <systemd/sd-journal.h>
 
 bool journal_socket_identify(struct journal_socket *socket) {
         struct stat st;
@@ -28,40 +29,22 @@ bool journal_present(void) {
         return journal_socket_identify(&ignored);
 }
 
-/* journald takes one entry at a time, and a sender waits when its socket
- * queue is full. With several threads waiting there, each entry journald
- * takes wakes all of them for one to win; measured on workload B of make
- * bench, two epoll loops spent about a third more CPU per message that way
- * than behind this lock, where only one thread waits on the socket. */
-static pthread_mutex_t send_lock = PTHREAD_MUTEX_INITIALIZER;
-
-int journal_send(const struct iovec *fields, size_t n_fields) {
-        int r;
-
-        pthread_mutex_lock(&send_lock);
-        /* A signal (SIGTERM to a `fork` child) must not lose a received message. */
-        do
-                r = sd_journal_sendv(fields, (int) n_fields);
-        while (r == -EINTR);
-        pthread_mutex_unlock(&send_lock);
-        return r;
-}
-
 /* The native protocol's two forms of a field: "NAME=value\n", or, for a
  * value with a line feed in it, "NAME\n", its length as 64-bit little
  * endian, the value and "\n". */
 struct native_entry {
-        struct iovec iov[JOURNAL_NOWAIT_FIELDS_MAX * 5];     /* the binary form takes 5 */
-        unsigned char lengths[JOURNAL_NOWAIT_FIELDS_MAX][8];
+        struct iovec iov[JOURNAL_FIELDS_MAX * 5];       /* the binary form takes 5 */
+        unsigned char lengths[JOURNAL_FIELDS_MAX][8];
         size_t n;
+        size_t size;                                    /* bytes in all */
 };
 
 static int native_entry_build(struct native_entry *e, const struct iovec *fields, size_t n_fields) {
         static char newline = '\n';
 
-        if (n_fields > JOURNAL_NOWAIT_FIELDS_MAX)
+        if (n_fields > JOURNAL_FIELDS_MAX)
                 return -E2BIG;
-        e->n = 0;
+        e->n = e->size = 0;
         for (size_t i = 0; i < n_fields; i++) {
                 const char *f = fields[i].iov_base, *eq = memchr(f, '=', fields[i].iov_len);
                 size_t name = eq ? (size_t) (eq - f) : 0, size;
@@ -80,58 +63,135 @@ static int native_entry_build(struct native_entry *e, const struct iovec *fields
                         e->iov[e->n++] = (struct iovec) { &newline, 1 };
                         e->iov[e->n++] = (struct iovec) { e->lengths[i], 8 };
                         e->iov[e->n++] = (struct iovec) { (char *) eq + 1, size };
+                        e->size += 9;
                 }
                 e->iov[e->n++] = (struct iovec) { &newline, 1 };
+                e->size += fields[i].iov_len + 1;
         }
         return 0;
 }
 
-static pthread_mutex_t nowait_lock = PTHREAD_MUTEX_INITIALIZER;
-static int nowait_fd = -1;
-
-/* Under nowait_lock. */
-static int nowait_socket(void) {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX, .sun_path = JOURNAL_SOCKET_PATH };
+/* A datagram socket connected to journald's: the path is looked up once, not
+ * for every entry (sd_journal_sendv() does, a few per cent of harkd's CPU),
+ * and a journald that went away shows at once (ECONNREFUSED). */
+struct journal_link {
+        pthread_mutex_t lock;
         int fd;
+        int flags;              /* SOCK_NONBLOCK or 0 */
+};
 
-        if (nowait_fd >= 0)
-                return nowait_fd;
-        fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+/* Under l->lock. */
+static int link_socket(struct journal_link *l) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX, .sun_path = JOURNAL_SOCKET_PATH };
+        int fd, size = JOURNAL_SEND_BUFFER;
+
+        if (l->fd >= 0)
+                return l->fd;
+        fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | l->flags, 0);
         if (fd < 0)
                 return -errno;
+        /* Room for large entries in one datagram; past it, a memfd. */
+        if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
+                (void) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
         if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
                 int r = -errno;
                 (void) close(fd);
                 return r;
         }
-        return nowait_fd = fd;
+        return l->fd = fd;
 }
 
-int journal_send_nowait(const struct iovec *fields, size_t n_fields) {
-        struct native_entry e;
-        int r = native_entry_build(&e, fields, n_fields);
+/* An entry too large for a datagram goes as a sealed memfd, as journald
+ * takes it (and sd-journal sends it). */
+static int send_as_memfd(int fd, const struct native_entry *e) {
+        union {
+                struct cmsghdr header;
+                char buffer[CMSG_SPACE(sizeof(int))];
+        } control = { 0 };
+        struct msghdr mh = { .msg_control = &control, .msg_controllen = sizeof(control) };
+        struct cmsghdr *c;
+        int mfd = memfd_create("hark-entry", MFD_CLOEXEC | MFD_ALLOW_SEALING), r = 0;
 
-        if (r < 0)
-                return r;
-        pthread_mutex_lock(&nowait_lock);
-        /* A journald that went away (or was replaced) refuses the old
-         * connection: connect to whatever listens now, once. */
+        if (mfd < 0)
+                return -errno;
+        for (size_t i = 0; i < e->n && r == 0; i += IOV_MAX) {
+                size_t n = e->n - i < IOV_MAX ? e->n - i : IOV_MAX, want = 0;
+                ssize_t written;
+
+                for (size_t k = i; k < i + n; k++)
+                        want += e->iov[k].iov_len;
+                written = writev(mfd, e->iov + i, (int) n);
+                if (written < 0 || (size_t) written != want)
+                        r = written < 0 ? -errno : -EIO;
+        }
+        if (r == 0 && fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
+                r = -errno;
+        if (r == 0) {
+                c = CMSG_FIRSTHDR(&mh);
+                c->cmsg_level = SOL_SOCKET;
+                c->cmsg_type = SCM_RIGHTS;
+                c->cmsg_len = CMSG_LEN(sizeof(int));
+                memcpy(CMSG_DATA(c), &mfd, sizeof(int));
+                r = sendmsg(fd, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
+        }
+        (void) close(mfd);
+        return r;
+}
+
+/* Sends e on l, again on a new connection when journald went away or was
+ * replaced (the entry reached no journald, so it cannot land twice).
+ * Returns 0 or -errno. */
+static int link_send(struct journal_link *l, const struct native_entry *e) {
+        int r = 0;
+
+        pthread_mutex_lock(&l->lock);
         for (int attempt = 0; attempt < 2; attempt++) {
-                struct msghdr mh = { .msg_iov = e.iov, .msg_iovlen = e.n };
-                int fd = nowait_socket();
+                struct msghdr mh = { .msg_iov = (struct iovec *) e->iov, .msg_iovlen = e->n };
+                int fd = link_socket(l);
 
                 if (fd < 0) {
                         r = fd;
                         break;
                 }
-                r = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 ? -errno : 0;
+                /* A signal (SIGTERM to a `fork` child) must not lose a received message. */
+                do
+                        r = sendmsg(fd, &mh, MSG_NOSIGNAL | (l->flags ? MSG_DONTWAIT : 0)) < 0 ? -errno : 0;
+                while (r == -EINTR);
+                if (r == -EMSGSIZE || r == -ENOBUFS)
+                        r = send_as_memfd(fd, e);
                 if (r == -EWOULDBLOCK)
                         r = -EAGAIN;
                 if (r != -ECONNREFUSED && r != -ENOTCONN && r != -ECONNRESET)
                         break;
-                (void) close(nowait_fd);
-                nowait_fd = -1;
+                (void) close(l->fd);
+                l->fd = -1;
         }
-        pthread_mutex_unlock(&nowait_lock);
+        pthread_mutex_unlock(&l->lock);
         return r;
+}
+
+/* journald takes one entry at a time, and a sender waits when its socket
+ * queue is full. With several threads waiting there, each entry journald
+ * takes wakes all of them for one to win; measured on workload B of make
+ * bench, two epoll loops spent about a third more CPU per message that way
+ * than behind one lock, where only one thread waits on the socket. */
+static struct journal_link entries = { .lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1 };
+/* harkd's own log: never waits, never behind a blocked entry. */
+static struct journal_link log_lines = { .lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1, .flags = SOCK_NONBLOCK };
+
+int journal_send(const struct iovec *fields, size_t n_fields) {
+        struct native_entry e;
+        int r = native_entry_build(&e, fields, n_fields);
+
+        return r < 0 ? r : link_send(&entries, &e);
+}
+
+int journal_send_nowait(const struct iovec *fields, size_t n_fields) {
+        struct native_entry e;
+        int r;
+
+        if (n_fields > JOURNAL_NOWAIT_FIELDS_MAX)
+                return -E2BIG;
+        r = native_entry_build(&e, fields, n_fields);
+        return r < 0 ? r : link_send(&log_lines, &e);
 }

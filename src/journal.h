@@ -26,19 +26,26 @@ static inline bool journal_socket_same(const struct journal_socket *a, const str
         return a->device == b->device && a->inode == b->inode;
 }
 
+/* Fields of an entry at most. */
+#define JOURNAL_FIELDS_MAX 128
 /* harkd's own log entries: at most this many fields. */
 #define JOURNAL_NOWAIT_FIELDS_MAX 16
+/* The send buffer asked for: an entry up to about this size goes in one
+ * datagram (journald's own clients ask for the same). */
+#define JOURNAL_SEND_BUFFER (8 * 1024 * 1024)
 
 /* Writes one small entry (harkd's own log line) without ever waiting for
  * journald: stopping, logging a stop or a failure must not hang behind a
- * journald that does not read (stopped, stalled, overloaded). Its own
- * socket, connected once (and again after journald went away); it does
- * not queue behind journal_send()'s lock. Returns 0, -EAGAIN when journald's
+ * journald that does not read (stopped, stalled, overloaded). A socket of
+ * its own, not behind journal_send()'s. Returns 0, -EAGAIN when journald's
  * queue is full, -ENOENT when there is no journald, or another -errno. */
 int journal_send_nowait(const struct iovec *fields, size_t n_fields);
 
-/* Writes one entry of "NAME=value" fields (values may hold any byte).
- * Returns 0 when the entry went out, else -errno. Beware: sd_journal_sendv()
- * also reports success when journald's socket does not exist and the entry
- * went nowhere; only journal_present() afterwards tells. */
+/* Writes one entry of at most JOURNAL_FIELDS_MAX "NAME=value" fields (values
+ * may hold any byte), in journald's native protocol, waiting while
+ * journald's queue is full (the back pressure that keeps harkd from reading
+ * faster than journald stores). Returns 0 when journald's socket took the
+ * entry, -ENOENT when there is none, or another -errno. Taken is not stored:
+ * the socket may be replaced, or its journald die, with entries queued
+ * (see connection.c's confirm_sent()). */
 int journal_send(const struct iovec *fields, size_t n_fields);

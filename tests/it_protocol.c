@@ -501,6 +501,37 @@ static void test_many_clients(void **state) {
         it_assert_harkd_stops(h, 5000);
 }
 
+/* An entry larger than a datagram to journald may be (harkd asks for an
+ * 8 MiB send buffer) goes as a sealed memfd, and lands whole. */
+static void test_entry_larger_than_a_datagram(void **state) {
+        const size_t size = 12 * 1024 * 1024;
+        struct it_test *t = *state;
+        struct harkd *h = it_test_harkd(t, 0, &(struct harkd_options) { .max_message_size = 16 * 1024 * 1024 });
+        char *big = pattern(size, 4);
+        struct it_entries e;
+        uint64_t confirmed;
+        int fd = it_test_connect(t, h->host, h->port);
+        size_t length;
+        const char *m;
+
+        assert_int_equal(it_send_str(fd, big), 0);
+        assert_int_equal(it_send_str(fd, "\nafter\n"), 0);
+        assert_int_equal(it_finish(fd, &confirmed, 20000), 0);
+        assert_int_equal(confirmed, 2);
+        it_journal_messages(h->identifier, 2, JOURNAL_TIMEOUT_MS, &e);
+        assert_int_equal(e.n, 2);
+        m = it_entry_field(&e.v[0], "MESSAGE", &length);
+        assert_int_equal(length, size);
+        assert_memory_equal(m, big, size);
+        assert_null(it_entry_field(&e.v[0], "HARK_TRUNCATED", NULL));
+        m = it_entry_field(&e.v[1], "MESSAGE", &length);
+        assert_int_equal(length, 5);
+        assert_memory_equal(m, "after", 5);
+        it_entries_free(&e);
+        free(big);
+        it_assert_harkd_stops(h, 5000);
+}
+
 static const struct CMUnitTest per_mode[] = {
         IT_TEST(test_framing),
         IT_TEST(test_framing_across_reads),
@@ -508,6 +539,7 @@ static const struct CMUnitTest per_mode[] = {
         IT_TEST(test_binary),
         IT_TEST(test_truncation),
         IT_TEST(test_large_messages),
+        IT_TEST(test_entry_larger_than_a_datagram),
         IT_TEST(test_ok_zero),
         IT_TEST(test_many_clients),
 };
