@@ -45,7 +45,7 @@
 #include <stddef.h>
 
 /* Every emitted message has this many writable bytes in front of it, so the
- * journal sink can put "MESSAGE=" there: sd_journal_sendv() wants each field as
+ * journal sink can put "MESSAGE=" there: journal_send() wants each field as
  * one contiguous "NAME=value" buffer, and this saves a second copy per message. */
 #define FRAMER_HEADROOM 8
 
