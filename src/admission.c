@@ -206,7 +206,8 @@ static bool evictable(const struct admission_slot *slot, long long now) {
 
 /* Under lock: the evictable connections, in the order they go, in one pass
  * and one sort (a scan per victim cost seconds with 100,000 connections).
- * Returns how many, with *out malloc'd; 0 also when out of memory. */
+ * Returns how many, with *out malloc'd (NULL when there was nothing to
+ * allocate, or no memory: then 0). */
 static size_t candidates(struct admission *a, long long now, struct candidate **out) {
         struct candidate *list;
         size_t n = 0;
@@ -233,7 +234,7 @@ static size_t candidates(struct admission *a, long long now, struct candidate **
 }
 
 unsigned admission_evict(struct admission *a, long long now, unsigned waiting) {
-        struct candidate *list;
+        struct candidate *list = NULL;
         unsigned evicted = 0;
         size_t n;
 
@@ -253,8 +254,7 @@ unsigned admission_evict(struct admission *a, long long now, unsigned waiting) {
                 (void) shutdown(victim->fd, SHUT_RDWR);
         }
         pthread_mutex_unlock(&a->lock);
-        if (n)
-                free(list);
+        free(list);
         if (evicted)
                 atomic_fetch_add(&a->counters->evicted, evicted);
         return evicted;

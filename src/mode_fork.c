@@ -120,6 +120,11 @@ static int run_fork(struct server *s) {
                             children.n);
                 for (size_t i = 0; i < children.n; i++)
                         (void) kill(children.list[i].pid, SIGKILL);
+                /* Killed, they end at once: collect them and their slots. */
+                for (size_t i = 0; i < children.n; i++) {
+                        (void) waitpid(children.list[i].pid, NULL, 0);
+                        server_release(s, children.list[i].slot);
+                }
         }
         free(children.list);
         children = (struct children) { 0 };
