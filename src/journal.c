@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <string.h>
@@ -138,6 +139,16 @@ static int send_as_memfd(int fd, const struct native_entry *e) {
         return r;
 }
 
+static int send_once(int fd, const struct msghdr *mh, int flags) {
+        int r;
+
+        /* A signal (SIGTERM to a `fork` child) must not lose a received message. */
+        do
+                r = sendmsg(fd, mh, MSG_NOSIGNAL | (flags ? MSG_DONTWAIT : 0)) < 0 ? -errno : 0;
+        while (r == -EINTR);
+        return r == -EWOULDBLOCK ? -EAGAIN : r;
+}
+
 /* Sends e on l, again on a new connection when journald went away or was
  * replaced (the entry reached no journald, so it cannot land twice).
  * Returns 0 or -errno. */
@@ -153,14 +164,18 @@ static int link_send(struct journal_link *l, const struct native_entry *e) {
                         r = fd;
                         break;
                 }
-                /* A signal (SIGTERM to a `fork` child) must not lose a received message. */
-                do
-                        r = sendmsg(fd, &mh, MSG_NOSIGNAL | (l->flags ? MSG_DONTWAIT : 0)) < 0 ? -errno : 0;
-                while (r == -EINTR);
+                r = send_once(fd, &mh, l->flags);
+                /* A journald that is only busy makes room in milliseconds:
+                 * wait a little for it, never long (one that does not read
+                 * at all must not hold up the caller). */
+                if (r == -EAGAIN && l->flags) {
+                        struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+
+                        if (poll(&pfd, 1, JOURNAL_NOWAIT_WAIT_MS) > 0)
+                                r = send_once(fd, &mh, l->flags);
+                }
                 if (r == -EMSGSIZE || r == -ENOBUFS)
                         r = send_as_memfd(fd, e);
-                if (r == -EWOULDBLOCK)
-                        r = -EAGAIN;
                 if (r != -ECONNREFUSED && r != -ENOTCONN && r != -ECONNRESET)
                         break;
                 (void) close(l->fd);

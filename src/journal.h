@@ -34,11 +34,15 @@ static inline bool journal_socket_same(const struct journal_socket *a, const str
  * datagram (journald's own clients ask for the same). */
 #define JOURNAL_SEND_BUFFER (8 * 1024 * 1024)
 
-/* Writes one small entry (harkd's own log line) without ever waiting for
- * journald: stopping, logging a stop or a failure must not hang behind a
- * journald that does not read (stopped, stalled, overloaded). A socket of
- * its own, not behind journal_send()'s. Returns 0, -EAGAIN when journald's
- * queue is full, -ENOENT when there is no journald, or another -errno. */
+/* How long journal_send_nowait() waits for room in a full queue. */
+#define JOURNAL_NOWAIT_WAIT_MS 200
+
+/* Writes one small entry (harkd's own log line), waiting for journald at
+ * most JOURNAL_NOWAIT_WAIT_MS: stopping, logging a stop or a failure must
+ * not hang behind a journald that does not read (stopped, stalled), while
+ * one that is only busy gets the line. A socket of its own, not behind
+ * journal_send()'s. Returns 0, -EAGAIN when journald's queue stayed full,
+ * -ENOENT when there is no journald, or another -errno. */
 int journal_send_nowait(const struct iovec *fields, size_t n_fields);
 
 /* Writes one entry of at most JOURNAL_FIELDS_MAX "NAME=value" fields (values
