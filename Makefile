@@ -27,7 +27,7 @@ SANITIZE   ?=
 # WERROR=1 turns warnings into errors (CI does; a user's build does not).
 WERROR     ?=
 
-PKGS        = libconfig libsystemd
+PKGS        = libconfig libsystemd openssl
 WARNINGS    = -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes \
               -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral
 HARK_CFLAGS = -std=gnu11 -D_GNU_SOURCE -pthread -Isrc $(WARNINGS) \
@@ -65,12 +65,14 @@ UNITS       = systemd/harkd.service.in systemd/harkd.socket \
 #   netcat-openbsd  the README's `nc -N` example
 #   procps          pgrep (systemd test);  mandoc: make lint-man
 #   rsyslog, python3, socat   real syslog senders and a raw byte pump (tests)
+#   libssl-dev      OpenSSL 3: the TLS listener and hark --tls
+#   rsyslog-openssl, openssl  a real TLS relay and the openssl tool (tests)
 #   iproute2        ip, ss (bench: its own network namespace)
 # clang builds (CI's sanitizer runs) need clang and, for SANITIZE, its runtimes.
 CC_DEBS     = $(if $(findstring clang,$(CC)),clang $(if $(SANITIZE),libclang-rt-14-dev),gcc) libc6-dev
-BUILD_DEBS  = $(CC_DEBS) make pkg-config libconfig-dev libsystemd-dev
+BUILD_DEBS  = $(CC_DEBS) make pkg-config libconfig-dev libsystemd-dev libssl-dev
 RUN_DEBS    = $(BUILD_DEBS) systemd util-linux mount netcat-openbsd
-TEST_DEBS   = $(RUN_DEBS) libcmocka-dev procps mandoc rsyslog python3 socat
+TEST_DEBS   = $(RUN_DEBS) libcmocka-dev procps mandoc rsyslog rsyslog-openssl openssl python3 socat
 BENCH_DEBS  = $(TEST_DEBS) iproute2
 
 .PHONY: FORCE all run check bench deps deps-test deps-bench install uninstall clean \

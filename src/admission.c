@@ -2,6 +2,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -278,25 +279,44 @@ unsigned admission_open(struct admission *a) {
         return open;
 }
 
-void admission_refuse(struct admission *a, int fd, const struct peer *peer, unsigned open_from_source) {
+/* Logs a refusal of peer: the source, why (HARK_REFUSED=reason) and text. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 5, 6)))
+#endif
+static void log_refusal(const char *id, struct log_ratelimit *rl, const struct peer *peer, const char *reason,
+                        const char *format, ...) {
+        char source[96], why[64], text[512];
         struct iovec fields[2];
-        char source[96];
         unsigned suppressed;
+        va_list ap;
 
-        atomic_fetch_add(&a->counters->refused, 1);
-        (void) close(fd);
-        if (!log_ratelimit_pass(&a->counters->logs.refused, &suppressed))
+        if (!log_ratelimit_pass(rl, &suppressed))
                 return;
-
         /* For a unix peer the source is its user (see peer_from_address()). */
         if (peer->family == AF_UNIX)
                 snprintf(source, sizeof(source), "REMOTE_UID=%u", (unsigned) peer->uid);
         else
                 snprintf(source, sizeof(source), "REMOTE_ADDR=%s", peer->address);
+        snprintf(why, sizeof(why), "HARK_REFUSED=%s", reason);
         fields[0] = (struct iovec) { source, strlen(source) };
-        fields[1] = (struct iovec) { (char *) "HARK_REFUSED=per-source", 23 };
-        log_event(LOG_WARNING, EVENT_CONN_REFUSED, fields, 2,
-                  "Refused connection from %s: %u connections from this source already open "
-                  "(max_connections_per_source); %u similar refusals not logged before this one",
-                  peer->name, open_from_source, suppressed);
+        fields[1] = (struct iovec) { why, strlen(why) };
+        va_start(ap, format);
+        vsnprintf(text, sizeof(text), format, ap);
+        va_end(ap);
+        log_event(LOG_WARNING, id, fields, 2, "Refused connection from %s: %s; %u similar refusals not logged "
+                  "before this one", peer->name, text, suppressed);
+}
+
+void admission_refuse(struct admission *a, int fd, const struct peer *peer, unsigned open_from_source) {
+        atomic_fetch_add(&a->counters->refused, 1);
+        (void) close(fd);
+        log_refusal(EVENT_CONN_REFUSED, &a->counters->logs.refused, peer, "per-source",
+                    "%u connections from this source already open (max_connections_per_source)", open_from_source);
+}
+
+void admission_refuse_stranger(struct admission *a, int fd, const struct peer *peer) {
+        atomic_fetch_add(&a->counters->not_allowed, 1);
+        (void) close(fd);
+        log_refusal(EVENT_CONN_NOT_ALLOWED, &a->counters->logs.not_allowed, peer, "not-allowed",
+                    "its address is not in the allow list");
 }

@@ -111,3 +111,7 @@ unsigned admission_open(struct admission *a);
 /* Closes fd of a peer admission_admit() turned away, counts it and logs it
  * (rate-limited: peers can cause this at will). */
 void admission_refuse(struct admission *a, int fd, const struct peer *peer, unsigned open_from_source);
+
+/* The same for a peer outside the `allow` list: closed before a byte of it
+ * is read. */
+void admission_refuse_stranger(struct admission *a, int fd, const struct peer *peer);

@@ -23,6 +23,8 @@ enum key_type {
         KEY_SECONDS,
         KEY_CHOICE,             /* one of names[]; stored as its index */
         KEY_PRIORITY,
+        KEY_PATH,               /* an absolute path; absent: NULL */
+        KEY_ALLOW,              /* a list of addresses and CIDR blocks */
 };
 
 struct config_key {
@@ -95,6 +97,13 @@ static const struct config_key config_keys[] = {
         { "log_target",         KEY_CHOICE,      FIELD(log_target),       NEW, .def_int = LOG_TARGET_AUTO, CHOICES(log_target_names) },
         { "framing",            KEY_CHOICE,      FIELD(framing),          NEW, .def_int = FRAMING_AUTO, CHOICES(framing_names) },
         { "format",             KEY_CHOICE,      FIELD(format),           NEW, .def_int = FORMAT_AUTO, CHOICES(format_names) },
+        { "allow",              KEY_ALLOW,       FIELD(allow),            NEW, 1, ALLOWLIST_MAX, .def_int = 0 },
+        /* 0, the default, is outside the bounds: absent, no TLS listener. */
+        { "tls_port",           KEY_INT,         FIELD(tls_port),         RESTART, 1, 65535, .def_int = 0 },
+        /* A reload reads the files again, changed or not: certificate rotation. */
+        { "tls_certificate",    KEY_PATH,        FIELD(tls_certificate),  NEW, 1, 4095, .def_int = 0 },
+        { "tls_key",            KEY_PATH,        FIELD(tls_key),          NEW, 1, 4095, .def_int = 0 },
+        { "tls_client_ca",      KEY_PATH,        FIELD(tls_client_ca),    NEW, 1, 4095, .def_int = 0 },
 };
 
 #undef NEW
@@ -149,6 +158,14 @@ static double *seconds_slot(struct hark_config *c, const struct config_key *k) {
         return (double *) ((char *) c + k->offset);
 }
 
+static struct allowlist *allow_slot(struct hark_config *c, const struct config_key *k) {
+        return (struct allowlist *) ((char *) c + k->offset);
+}
+
+static bool is_string(const struct config_key *k) {
+        return k->type == KEY_STRING || k->type == KEY_PATH;
+}
+
 void hark_config_init(struct hark_config *config) {
         memset(config, 0, sizeof(*config));
         for (size_t i = 0; i < ELEMENTSOF(config_keys); i++) {
@@ -158,6 +175,9 @@ void hark_config_init(struct hark_config *config) {
                 case KEY_STRING:
                         *string_slot(config, k) = strdup(k->def_string);
                         break;
+                case KEY_PATH:
+                case KEY_ALLOW:
+                        break;          /* absent */
                 case KEY_SECONDS:
                         *seconds_slot(config, k) = k->def_seconds;
                         break;
@@ -169,11 +189,12 @@ void hark_config_init(struct hark_config *config) {
 
 void hark_config_done(struct hark_config *config) {
         for (size_t i = 0; i < ELEMENTSOF(config_keys); i++)
-                if (config_keys[i].type == KEY_STRING) {
+                if (is_string(&config_keys[i])) {
                         char **s = string_slot(config, &config_keys[i]);
                         free(*s);
                         *s = NULL;
-                }
+                } else if (config_keys[i].type == KEY_ALLOW)
+                        allowlist_done(allow_slot(config, &config_keys[i]));
 }
 
 /* Where a setting came from, for error messages. */
@@ -316,6 +337,10 @@ static int parse_string(const config_setting_t *s, const struct config_key *k, c
                 return fail(error, o, "is not valid UTF-8");
         if (k->offset == FIELD(host) && !is_ip_address(v) && !is_host_name(v))
                 return fail(error, o, "\"%s\" is not an IP address or a host name", v);
+        /* harkd runs in / under systemd: a relative path would mean another
+         * file there than where the admin tried it. */
+        if (k->type == KEY_PATH && v[0] != '/')
+                return fail(error, o, "\"%s\" is not an absolute path", v);
         *out = strdup(v);
         return *out ? 0 : -ENOMEM;
 }
@@ -397,9 +422,58 @@ static int parse_priority(const config_setting_t *s, const struct config_key *k,
         return parse_int(s, k, o, out, error);
 }
 
+/* A list (or array) of strings; an empty one is an error: it would refuse
+ * everyone, which removing the setting does not. */
+static int parse_allow(const config_setting_t *s, const struct config_key *k, const struct origin *o,
+                       struct allowlist *out, char error[CONFIG_ERROR_MAX]) {
+        int type = config_setting_type(s), n = config_setting_length(s);
+        struct allowlist list = { .set = true };
+
+        if (type != CONFIG_TYPE_LIST && type != CONFIG_TYPE_ARRAY)
+                return fail(error, o, "expected a list of addresses, got %s", type_name(type));
+        if (n < k->min || n > k->max) {
+                allowlist_done(&list);
+                return n < k->min ? fail(error, o, "is empty: it would refuse everyone (remove it to allow everyone)")
+                                  : fail(error, o, "has more than %lld entries", k->max);
+        }
+        for (int i = 0; i < n; i++) {
+                const config_setting_t *e = config_setting_get_elem(s, (unsigned) i);
+                struct allow_rule rule;
+                const char *why = NULL;
+                int r;
+
+                if (config_setting_type(e) != CONFIG_TYPE_STRING) {
+                        allowlist_done(&list);
+                        return fail(error, o, "entry %d: expected a string, got %s", i + 1,
+                                    type_name(config_setting_type(e)));
+                }
+                if (allow_rule_parse(&rule, config_setting_get_string(e), &why) < 0) {
+                        struct origin at = *o;
+
+                        /* A list lies in one file: its entries' lines
+                         * count on from the setting's. */
+                        if (at.line > 0 && config_setting_source_line(e) >= config_setting_source_line(s))
+                                at.line += (int) (config_setting_source_line(e) - config_setting_source_line(s));
+                        allowlist_done(&list);
+                        return fail(error, &at, "\"%.64s\" %s", config_setting_get_string(e), why);
+                }
+                r = allowlist_add(&list, &rule);
+                if (r < 0) {
+                        allowlist_done(&list);
+                        return r;
+                }
+        }
+        allowlist_done(out);
+        *out = list;
+        return 0;
+}
+
 static int parse_setting(struct hark_config *c, const struct config_key *k, const config_setting_t *s,
                          const struct origin *o, char error[CONFIG_ERROR_MAX]) {
         switch (k->type) {
+        case KEY_ALLOW:
+                return parse_allow(s, k, o, allow_slot(c, k), error);
+        case KEY_PATH:
         case KEY_STRING: {
                 char *v = NULL;
                 int r = parse_string(s, k, o, &v, error);
@@ -436,7 +510,8 @@ static struct origin source_origin(const struct config_source *src, int line, co
         return o;
 }
 
-static int apply_settings(struct hark_config *c, config_t *cf, const struct config_source *src, struct origin *host,
+/* Where each key was set: seen[i] for config_keys[i], key NULL when not. */
+static int apply_settings(struct hark_config *c, config_t *cf, const struct config_source *src, struct origin *seen,
                           char error[CONFIG_ERROR_MAX]) {
         const config_setting_t *root = config_root_setting(cf);
         int n = config_setting_length(root);
@@ -453,14 +528,45 @@ static int apply_settings(struct hark_config *c, config_t *cf, const struct conf
                 r = parse_setting(c, k, s, &o, error);
                 if (r < 0)
                         return r;
-                if (k->offset == FIELD(host))
-                        *host = o;
+                seen[k - config_keys] = o;
+        }
+        return 0;
+}
+
+/* The origin of key for an error about it: where it was set, else the file. */
+static struct origin origin_of(const struct origin *seen, const char *name, const char *file) {
+        const struct config_key *k = find_key(name);
+        struct origin o = { .file = file, .key = name };
+
+        assert(k);
+        return seen[k - config_keys].key ? seen[k - config_keys] : o;
+}
+
+/* The TLS settings go together: a listener needs its certificate and key,
+ * and files without the listener would be a silent no-op. */
+static int check_tls(const struct hark_config *c, const struct origin *seen, const char *file,
+                     char error[CONFIG_ERROR_MAX]) {
+        struct origin o;
+
+        if (c->tls_port) {
+                o = origin_of(seen, "tls_port", file);
+                if (!c->tls_certificate || !c->tls_key)
+                        return fail(error, &o, "needs tls_certificate and tls_key");
+                if (c->tls_port == c->port)
+                        return fail(error, &o, "%d is also the plain port", c->tls_port);
+                return 0;
+        }
+        if (c->tls_certificate || c->tls_key || c->tls_client_ca) {
+                o = origin_of(seen, c->tls_certificate ? "tls_certificate" : c->tls_key ? "tls_key" : "tls_client_ca", file);
+                return fail(error, &o, "has no effect without tls_port");
         }
         return 0;
 }
 
 /* What harkd -t adds: host resolves as the listener will resolve it. */
-static int resolve_host(const struct hark_config *c, const struct origin *o, char error[CONFIG_ERROR_MAX]) {
+static int resolve_host(const struct hark_config *c, const struct origin *seen, const char *file,
+                        char error[CONFIG_ERROR_MAX]) {
+        struct origin o = origin_of(seen, "host", file);
         struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV }, *list;
         char service[16];
         int r;
@@ -471,13 +577,13 @@ static int resolve_host(const struct hark_config *c, const struct origin *o, cha
                 freeaddrinfo(list);
                 return 0;
         }
-        return fail(error, o, "\"%s\" does not resolve: %s", c->host, r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r));
+        return fail(error, &o, "\"%s\" does not resolve: %s", c->host, r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r));
 }
 
 /* Parses into a scratch copy so that a bad file leaves *config as it was. */
 static int parse_source(struct hark_config *config, const struct config_source *src, const char *name,
                         bool resolve, char error[CONFIG_ERROR_MAX]) {
-        struct origin host = { .file = name, .key = "host" };
+        struct origin seen[ELEMENTSOF(config_keys)] = { 0 };
         struct hark_config next;
         config_t cf;
         int r;
@@ -491,9 +597,11 @@ static int parse_source(struct hark_config *config, const struct config_source *
                 return -EINVAL;
         }
         hark_config_init(&next);
-        r = apply_settings(&next, &cf, src, &host, error);
+        r = apply_settings(&next, &cf, src, seen, error);
+        if (r >= 0)
+                r = check_tls(&next, seen, name, error);
         if (r >= 0 && resolve)
-                r = resolve_host(&next, &host, error);
+                r = resolve_host(&next, seen, name, error);
         config_destroy(&cf);
         if (r < 0) {
                 if (!error[0])
@@ -539,10 +647,17 @@ int hark_config_load_string(struct hark_config *config, const char *text, const 
         return r;
 }
 
+static bool same_string(const char *a, const char *b) {
+        return a == b || (a && b && strcmp(a, b) == 0);
+}
+
 static bool same_value(const struct hark_config *a, const struct hark_config *b, const struct config_key *k) {
         switch (k->type) {
         case KEY_STRING:
-                return strcmp(*string_slot((struct hark_config *) a, k), *string_slot((struct hark_config *) b, k)) == 0;
+        case KEY_PATH:
+                return same_string(*string_slot((struct hark_config *) a, k), *string_slot((struct hark_config *) b, k));
+        case KEY_ALLOW:
+                return allowlist_equal(allow_slot((struct hark_config *) a, k), allow_slot((struct hark_config *) b, k));
         case KEY_SECONDS:
                 return *seconds_slot((struct hark_config *) a, k) == *seconds_slot((struct hark_config *) b, k);
         default:
@@ -552,9 +667,13 @@ static bool same_value(const struct hark_config *a, const struct hark_config *b,
 
 static int copy_value(struct hark_config *to, const struct hark_config *from, const struct config_key *k) {
         switch (k->type) {
+        case KEY_ALLOW:
+                return allowlist_copy(allow_slot(to, k), allow_slot((struct hark_config *) from, k));
+        case KEY_PATH:
         case KEY_STRING: {
-                char *copy = strdup(*string_slot((struct hark_config *) from, k));
-                if (!copy)
+                const char *value = *string_slot((struct hark_config *) from, k);
+                char *copy = value ? strdup(value) : NULL;
+                if (value && !copy)
                         return -ENOMEM;
                 free(*string_slot(to, k));
                 *string_slot(to, k) = copy;

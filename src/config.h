@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "allowlist.h"
 #include "config_source.h"       /* CONFIG_ERROR_MAX, CONFIG_TEXT_MAX */
 #include "framer.h"
 
@@ -43,6 +44,11 @@ struct hark_config {
         enum log_target log_target;
         enum framing framing;           /* of each connection's byte stream */
         enum message_format format;
+        struct allowlist allow;         /* absent (!allow.set): everyone */
+        int tls_port;                   /* 0: no TLS listener */
+        char *tls_certificate;          /* PEM paths; NULL when absent */
+        char *tls_key;
+        char *tls_client_ca;            /* NULL: no client certificate asked for */
 };
 
 /* The syslog levels run from LOG_EMERG (0) to LOG_DEBUG. */

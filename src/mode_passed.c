@@ -18,6 +18,8 @@ static int run_passed(struct server *s) {
                 log_info("The passed connection was already closed by its peer");
                 return 0;
         }
+        if (r == -EPERM)
+                return 0;       /* not in the allow list: refused and logged */
         if (r < 0) {
                 log_error("Failed to identify the peer of the passed connection: %s", strerror(-r));
                 return r;

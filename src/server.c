@@ -285,12 +285,29 @@ static void stamp(struct server *s, int fd, struct accepted *a) {
         atomic_fetch_add(&s->counters->accepted, 1);
 }
 
+/* Whether the `allow` list in force lets the peer at sa in. */
+static bool allowed(struct server *s, const struct sockaddr_storage *sa) {
+        const struct hark_config *config = server_config_acquire(s);
+        bool ok = allowlist_permits(&config->allow, (const struct sockaddr *) sa);
+
+        server_config_release(config);
+        return ok;
+}
+
 int server_adopt(struct server *s, int fd, struct accepted *a) {
+        struct sockaddr_storage sa;
+        socklen_t len = sizeof(sa);
         int r = peer_from_socket(fd, &a->peer);
 
+        if (r >= 0 && getpeername(fd, (struct sockaddr *) &sa, &len) < 0)
+                r = -errno;
         if (r < 0) {
                 (void) close(fd);
                 return r;
+        }
+        if (!allowed(s, &sa)) {
+                admission_refuse_stranger(&s->admission, fd, &a->peer);
+                return -EPERM;
         }
         a->slot = NULL;
         a->from_source = 1;
@@ -315,6 +332,11 @@ int server_accept_from(struct server *s, int listen_fd, int flags, struct accept
         r = peer_from_address(fd, &sa, len, &a->peer);
         if (r < 0) {
                 (void) close(fd);
+                return -EAGAIN;
+        }
+        /* Before admission: a stranger takes no slot, not even for a moment. */
+        if (!allowed(s, &sa)) {
+                admission_refuse_stranger(&s->admission, fd, &a->peer);
                 return -EAGAIN;
         }
         r = admission_admit(&s->admission, &a->peer, fd, &open_from_source, &a->slot);
@@ -381,7 +403,7 @@ static void reload(struct server *s) {
 }
 
 static void send_status(struct server *s) {
-        char text[384];
+        char text[512];
 
         counters_format_status(s->counters, admission_open(&s->admission), text, sizeof(text));
         notify_status(text);

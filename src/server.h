@@ -115,7 +115,8 @@ int server_accept(struct server *s, struct accepted *a);
 int server_accept_from(struct server *s, int fd, int flags, struct accepted *a);
 
 /* Takes connected socket fd, accepted by someone else (systemd's
- * Accept=yes), as the server's connection *a. Returns 0, -ENOTCONN when its
+ * Accept=yes), as the server's connection *a. Returns 0, -EPERM when the
+ * allow list refused it (logged), -ENOTCONN when its
  * peer has already gone, else -errno; fd is closed on failure. */
 int server_adopt(struct server *s, int fd, struct accepted *a);
 

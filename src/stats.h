@@ -10,12 +10,13 @@
 #include "log.h"
 
 struct event_logs {
-        struct log_ratelimit refused, truncated, malformed, failed, evicted;
+        struct log_ratelimit refused, not_allowed, truncated, malformed, failed, evicted;
 };
 
 struct counters {
         atomic_ullong accepted;
         atomic_ullong refused;
+        atomic_ullong not_allowed;      /* closed at once: outside the allow list */
         atomic_ullong messages;         /* confirmed as delivered to the journal */
         atomic_ullong truncated;
         atomic_ullong failed;           /* framed but not delivered */
