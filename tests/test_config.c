@@ -1120,6 +1120,254 @@ static void the_resolving_load_looks_host_up(void **state) {
                 fail_msg("%s", x->error);
 }
 
+/* ------------------------------------------------------------------------ */
+/* allow */
+
+static void check_allow(const char *context, const struct allowlist *list, const char *const *want) {
+        size_t n = 0;
+
+        while (want[n])
+                n++;
+        if (!list->set || list->n != n)
+                fail_msg("%s: allow has %zu rules (%s), expected %zu", context, list->n, list->set ? "set" : "absent", n);
+        for (size_t i = 0; i < n; i++) {
+                char text[ALLOW_TEXT_MAX];
+
+                allow_rule_format(&list->rules[i], text, sizeof(text));
+                if (strcmp(text, want[i]) != 0)
+                        fail_msg("%s: rule %zu is %s, expected %s", context, i + 1, text, want[i]);
+        }
+}
+
+static void allow_takes_a_list_or_an_array_of_addresses_and_blocks(void **state) {
+        static const struct {
+                const char *text;
+                const char *want[5];
+        } cases[] = {
+                { "allow = [ \"127.0.0.1\" ];", { "127.0.0.1/32" } },
+                { "allow = ( \"10.0.0.0/8\", \"2001:db8::/32\", \"127.0.0.1\" );",
+                  { "10.0.0.0/8", "2001:db8::/32", "127.0.0.1/32" } },
+                { "allow = [ \"::1\", \"0.0.0.0/0\", \"::/0\" ];", { "::1/128", "0.0.0.0/0", "::/0" } },
+                { "allow = [\n  \"192.0.2.0/24\",\n  # a comment\n  \"198.51.100.7\"\n];\n",
+                  { "192.0.2.0/24", "198.51.100.7/32" } },
+        };
+        struct fixture *x = *state;
+
+        assert_false(x->config.allow.set);
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                if (load_text(x, cases[i].text) != 0)
+                        fail_msg("%s: %s", cases[i].text, x->error);
+                check_allow(cases[i].text, &x->config.allow, cases[i].want);
+        }
+        /* A file without it: everyone again. */
+        assert_int_equal(load_text(x, "port = 4000;\n"), 0);
+        assert_false(x->config.allow.set);
+        assert_int_equal(x->config.allow.n, 0);
+}
+
+static const struct refused_case allow_refused_cases[] = {
+        { "allow = \"127.0.0.1\";", NAME ":1: allow: expected a list of addresses, got a string" },
+        { "allow = 1;", NAME ":1: allow: expected a list of addresses, got an integer" },
+        { "allow = true;", NAME ":1: allow: expected a list of addresses, got a boolean" },
+        { "allow = { a = \"127.0.0.1\"; };", NAME ":1: allow: expected a list of addresses, got a group" },
+        { "allow = [ 1, 2 ];", NAME ":1: allow: entry 1: expected a string, got an integer" },
+        { "allow = ( \"127.0.0.1\", 2 );", NAME ":1: allow: entry 2: expected a string, got an integer" },
+        { "allow = ( \"127.0.0.1\", ( \"::1\" ) );", NAME ":1: allow: entry 2: expected a string, got a list" },
+        { "allow = ( [ \"::1\" ] );", NAME ":1: allow: entry 1: expected a string, got an array" },
+        { "allow = ( { a = 1; } );", NAME ":1: allow: entry 1: expected a string, got a group" },
+        { "allow = [];", NAME ":1: allow: is empty: it would refuse everyone (remove it to allow everyone)" },
+        { "allow = ();", NAME ":1: allow: is empty: it would refuse everyone (remove it to allow everyone)" },
+        { "allow = [ \"\" ];", NAME ":1: allow: \"\" is not an IP address or CIDR block" },
+        { "allow = [ \"localhost\" ];", NAME ":1: allow: \"localhost\" is not an IP address or CIDR block" },
+        { "allow = [ \"127.1\" ];", NAME ":1: allow: \"127.1\" is not an IP address or CIDR block" },
+        { "allow = [ \" 127.0.0.1\" ];", NAME ":1: allow: \" 127.0.0.1\" is not an IP address or CIDR block" },
+        { "allow = [ \"10.0.0.0/33\" ];", NAME ":1: allow: \"10.0.0.0/33\" has a prefix length that is not 0-32" },
+        { "allow = [ \"::/129\" ];", NAME ":1: allow: \"::/129\" has a prefix length that is not 0-128" },
+        { "allow = [ \"10.0.0.0/08\" ];", NAME ":1: allow: \"10.0.0.0/08\" has a prefix length that is not 0-32" },
+        { "allow = [ \"10.1.2.3/8\" ];",
+          NAME ":1: allow: \"10.1.2.3/8\" has bits set beyond its prefix length (write the network's first address)" },
+        { "allow = [ \"2001:db8::1/32\" ];",
+          NAME ":1: allow: \"2001:db8::1/32\" has bits set beyond its prefix length (write the network's first "
+               "address)" },
+        /* The entry's line, also deep in a list that spans lines. */
+        { "port = 1;\nallow = [ \"10.0.0.0/8\", \"bogus\" ];\n",
+          NAME ":2: allow: \"bogus\" is not an IP address or CIDR block" },
+        { "# who may write\nallow = [\n  \"10.0.0.0/8\",\n  \"::1\",\n  \"10.1.2.3/8\",\n  \"::2\"\n];\n",
+          NAME ":5: allow: \"10.1.2.3/8\" has bits set beyond its prefix length (write the network's first "
+               "address)" },
+        { "allow = (\n  \"10.0.0.0/8\",\n\n  \"::1\",\n  7\n);\n", NAME ":1: allow: entry 3: expected a string, got an integer" },
+        { "allow = [ \"127.0.0.1\" ];\nallow = [ \"::1\" ];\n", NAME ":2: duplicate setting name" },
+        { "alow = [ \"127.0.0.1\" ];", NAME ":1: alow: unknown setting" },
+};
+
+/* A refused allow leaves the running config, its allow list included, as
+ * it was. */
+static void allow_errors_name_the_line_of_the_entry(void **state) {
+        static const char *const running[] = { "192.0.2.0/24", NULL };
+        struct fixture *x = *state;
+
+        for (size_t i = 0; i < ELEMENTSOF(allow_refused_cases); i++) {
+                const struct refused_case *c = &allow_refused_cases[i];
+                int r;
+
+                assert_int_equal(load_text(x, "allow = [ \"192.0.2.0/24\" ];\nport = 4000;\n"), 0);
+                r = load_text(x, c->text);
+                if (r != -EINVAL || strcmp(x->error, c->error) != 0)
+                        fail_msg("%s:\n  returned %d, error '%s'\n  expected %d, error '%s'", c->text, r, x->error,
+                                 -EINVAL, c->error);
+                check_allow(c->text, &x->config.allow, running);
+                check_int(c->text, "port", x->config.port, 4000);
+        }
+}
+
+/* Writes "allow = [ ... ]" with n distinct addresses (10.0.x.y), one a line. */
+static char *allow_of(size_t n) {
+        size_t size = 32 + n * 24, used;
+        char *text = malloc(size);
+
+        assert_non_null(text);
+        used = (size_t) snprintf(text, size, "allow = [\n");
+        for (size_t i = 0; i < n; i++)
+                used += (size_t) snprintf(text + used, size - used, "  \"10.0.%zu.%zu\"%s\n", i / 256, i % 256,
+                                          i + 1 < n ? "," : "");
+        snprintf(text + used, size - used, "];\n");
+        return text;
+}
+
+static void allow_takes_at_most_1024_entries(void **state) {
+        struct fixture *x = *state;
+        char *text = allow_of(ALLOWLIST_MAX);
+
+        if (load_text(x, text) != 0)
+                fail_msg("%d entries: %s", ALLOWLIST_MAX, x->error);
+        assert_int_equal(x->config.allow.n, ALLOWLIST_MAX);
+        free(text);
+        text = allow_of(ALLOWLIST_MAX + 1);
+        assert_int_equal(load_text(x, text), -EINVAL);
+        assert_string_equal(x->error, NAME ":1: allow: has more than 1024 entries");
+        assert_int_equal(x->config.allow.n, ALLOWLIST_MAX);
+        free(text);
+}
+
+static void allow_errors_in_a_file_name_its_path_and_line(void **state) {
+        struct fixture *x = *state;
+        char want[PATH_MAX + CONFIG_ERROR_MAX];
+        const char *path;
+        size_t length;
+
+        path = write_file(x, "harkd.conf",
+                          "port = 5555;\n"
+                          "allow = [\n"
+                          "        \"127.0.0.1\",\n"
+                          "        \"::1/128\",\n"
+                          "        \"127.0.0.1/24\",\n"
+                          "        \"::2\"\n"
+                          "];\n");
+        snprintf(want, sizeof(want),
+                 "%s:5: allow: \"127.0.0.1/24\" has bits set beyond its prefix length (write the network's first "
+                 "address)", path);
+        assert_int_equal(hark_config_load(&x->config, path, x->error), -EINVAL);
+        assert_string_equal(x->error, want);
+        assert_false(x->config.allow.set);
+
+        /* In an included file: that file and its line. */
+        write_file(x, "allow.conf", "\n# the networks\nallow = (\n  \"10.0.0.0/8\",\n  \"172.16.0.0/12\",\n  \"192.168.1.0/16\",\n  \"::1\"\n);\n");
+        path = write_file(x, "harkd.conf", "port = 5555;\n\n@include \"allow.conf\"\nworkers = 1;\n");
+        assert_int_equal(hark_config_load(&x->config, path, x->error), -EINVAL);
+        {
+                static const char tail[] = "allow.conf:6: allow: \"192.168.1.0/16\" has bits set beyond its prefix "
+                                           "length (write the network's first address)";
+
+                length = strlen(x->error);
+                if (length < strlen(tail) || strcmp(x->error + length - strlen(tail), tail) != 0)
+                        fail_msg("error '%s' does not end in '%s'", x->error, tail);
+        }
+        write_file(x, "allow.conf", "allow = (\n  \"10.0.0.0/8\",\n  \"172.16.0.0/12\",\n  \"192.168.0.0/16\"\n);\n");
+        if (hark_config_load(&x->config, path, x->error) != 0)
+                fail_msg("%s", x->error);
+        check_allow(path, &x->config.allow, (const char *const[]) { "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", NULL });
+}
+
+/* A reload applies allow to new connections: no restart. */
+static void allow_applies_on_reload(void **state) {
+        struct fixture *x = *state;
+        struct hark_config running;
+        const char *changed[8];
+
+        (void) x;
+        assert_int_not_equal(hark_config_reload_kind("allow"), RELOAD_RESTART);
+        hark_config_init(&running);
+        assert_int_equal(hark_config_load_string(&running, "allow = [ \"127.0.0.1\" ];\n", NAME, x->error), 0);
+        assert_int_equal(load_text(x, "allow = [ \"127.0.0.0/30\" ];\n"), 0);
+        assert_int_equal(hark_config_keep_restart_settings(&x->config, &running, changed, ELEMENTSOF(changed)), 0);
+        check_allow("reload", &x->config.allow, (const char *const[]) { "127.0.0.0/30", NULL });
+        hark_config_done(&running);
+}
+
+/* ------------------------------------------------------------------------ */
+/* TLS */
+
+#define TLS_FILES "tls_certificate = \"/etc/hark/cert.pem\";\ntls_key = \"/etc/hark/key.pem\";\n"
+
+static void tls_settings_go_together(void **state) {
+        struct fixture *x = *state;
+
+        assert_int_equal(x->config.tls_port, 0);
+        assert_null(x->config.tls_certificate);
+        assert_null(x->config.tls_key);
+        assert_null(x->config.tls_client_ca);
+        if (load_text(x, "tls_port = 6514;\n" TLS_FILES) != 0)
+                fail_msg("%s", x->error);
+        assert_int_equal(x->config.tls_port, 6514);
+        assert_string_equal(x->config.tls_certificate, "/etc/hark/cert.pem");
+        assert_string_equal(x->config.tls_key, "/etc/hark/key.pem");
+        assert_null(x->config.tls_client_ca);
+        if (load_text(x, "port = 514;\ntls_port = 6514;\n" TLS_FILES "tls_client_ca = \"/etc/hark/ca.pem\";\n") != 0)
+                fail_msg("%s", x->error);
+        assert_string_equal(x->config.tls_client_ca, "/etc/hark/ca.pem");
+        /* Left out again: absent again. */
+        assert_int_equal(load_text(x, "port = 514;\n"), 0);
+        assert_int_equal(x->config.tls_port, 0);
+        assert_null(x->config.tls_certificate);
+        assert_null(x->config.tls_key);
+        assert_null(x->config.tls_client_ca);
+        /* A new TLS port needs a new socket. */
+        assert_int_equal(hark_config_reload_kind("tls_port"), RELOAD_RESTART);
+}
+
+static const struct refused_case tls_refused_cases[] = {
+        { "tls_port = 6514;", NAME ":1: tls_port: needs tls_certificate and tls_key" },
+        { "port = 1;\n\ntls_port = 6514;\ntls_certificate = \"/c.pem\";\n",
+          NAME ":3: tls_port: needs tls_certificate and tls_key" },
+        { "tls_port = 6514;\ntls_key = \"/k.pem\";\n", NAME ":1: tls_port: needs tls_certificate and tls_key" },
+        { "tls_port = 6514;\ntls_client_ca = \"/ca.pem\";\n", NAME ":1: tls_port: needs tls_certificate and tls_key" },
+        { "tls_key = \"/k.pem\";", NAME ":1: tls_key: has no effect without tls_port" },
+        { "port = 1;\ntls_certificate = \"/c.pem\";\n", NAME ":2: tls_certificate: has no effect without tls_port" },
+        { "tls_client_ca = \"/ca.pem\";", NAME ":1: tls_client_ca: has no effect without tls_port" },
+        { TLS_FILES, NAME ":1: tls_certificate: has no effect without tls_port" },
+        { "tls_port = 6514;\ntls_certificate = \"cert.pem\";\ntls_key = \"/k.pem\";\n",
+          NAME ":2: tls_certificate: \"cert.pem\" is not an absolute path" },
+        { "tls_port = 6514;\ntls_certificate = \"/c.pem\";\ntls_key = \"./k.pem\";\n",
+          NAME ":3: tls_key: \"./k.pem\" is not an absolute path" },
+        { "tls_port = 6514;\n" TLS_FILES "tls_client_ca = \"~/ca.pem\";\n",
+          NAME ":4: tls_client_ca: \"~/ca.pem\" is not an absolute path" },
+        { "tls_port = 6514;\ntls_certificate = \"\";\ntls_key = \"/k.pem\";\n",
+          NAME ":2: tls_certificate: must not be empty" },
+        { "tls_port = 6514;\ntls_certificate = 1;\ntls_key = \"/k.pem\";\n",
+          NAME ":2: tls_certificate: expected a string, got an integer" },
+        { "port = 6514;\ntls_port = 6514;\n" TLS_FILES, NAME ":2: tls_port: 6514 is also the plain port" },
+        /* The plain port's default counts too. */
+        { "tls_port = 10001;\n" TLS_FILES, NAME ":1: tls_port: 10001 is also the plain port" },
+        { "tls_port = 0;\n" TLS_FILES, NAME ":1: tls_port: 0 is out of range (1-65535)" },
+        { "tls_port = 65536;\n" TLS_FILES, NAME ":1: tls_port: 65536 is out of range (1-65535)" },
+        { "tls_port = \"6514\";\n" TLS_FILES, NAME ":1: tls_port: expected an integer, got a string" },
+};
+
+static void tls_errors_name_the_setting_and_line(void **state) {
+        for (size_t i = 0; i < ELEMENTSOF(tls_refused_cases); i++)
+                check_refused(*state, tls_refused_cases[i].text, tls_refused_cases[i].error);
+}
+
 int main(void) {
         static const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(init_sets_every_default, config_setup, config_teardown),
@@ -1155,6 +1403,13 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(a_config_given_as_text_cannot_include, config_setup, config_teardown),
                 cmocka_unit_test_setup_teardown(a_comment_on_the_last_line_needs_no_line_end, config_setup, config_teardown),
                 cmocka_unit_test_setup_teardown(the_resolving_load_looks_host_up, files_setup, config_teardown),
+                cmocka_unit_test_setup_teardown(allow_takes_a_list_or_an_array_of_addresses_and_blocks, config_setup, config_teardown),
+                cmocka_unit_test_setup_teardown(allow_errors_name_the_line_of_the_entry, config_setup, config_teardown),
+                cmocka_unit_test_setup_teardown(allow_takes_at_most_1024_entries, config_setup, config_teardown),
+                cmocka_unit_test_setup_teardown(allow_errors_in_a_file_name_its_path_and_line, files_setup, config_teardown),
+                cmocka_unit_test_setup_teardown(allow_applies_on_reload, config_setup, config_teardown),
+                cmocka_unit_test_setup_teardown(tls_settings_go_together, config_setup, config_teardown),
+                cmocka_unit_test_setup_teardown(tls_errors_name_the_setting_and_line, config_setup, config_teardown),
         };
 
         return hark_test_main("config", tests);
