@@ -25,10 +25,12 @@ static const char usage_text[] =
         "Send each MESSAGE (or, with none or \"-\", each line of standard input) to harkd,\n"
         "and exit 0 once harkd has confirmed that all of them reached the journal.\n\n"
         "  -H, --host HOST        harkd's address (default: from the config, else 127.0.0.1)\n"
-        "  -p, --port PORT        harkd's port (default: from the config, else 10001)\n"
+        "  -p, --port PORT        harkd's port (default: from the config, else 10001;\n"
+        "                         with --tls its tls_port, else 6514)\n"
         "  -c, --config FILE      read host and port from this harkd config\n"
         "                         (default " HARK_DEFAULT_CONFIG ")\n"
-        "  -t, --timeout SECONDS  how long to wait to connect and for the confirmation\n"
+        "  -t, --timeout SECONDS  how long to wait to connect (with the TLS handshake)\n"
+        "                         and for the confirmation\n"
         "                         (default 10)\n"
         "      --ping             only check that harkd is up and answering\n"
         "  -h, --help             show this help and exit\n"
@@ -40,9 +42,17 @@ static const char usage_text[] =
         "                         A-Z, 0-9 and _, at most 32 bytes)\n"
         "      --octet-count      RFC 6587 octet-counted frames: an argument is one\n"
         "                         message even with newlines in it\n\n"
-        "Exit status: 0 all confirmed, 64 usage error, 69 cannot connect,\n"
-        "74 cannot read standard input, 75 not all messages confirmed,\n"
-        "78 configuration error. See hark(1).\n";
+        "TLS:\n"
+        "      --tls              speak TLS to harkd's TLS port, verifying its certificate\n"
+        "                         and that it names HOST\n"
+        "      --tls-ca FILE      trust the CA certificates in FILE (PEM) instead of the\n"
+        "                         system's\n"
+        "      --tls-certificate FILE  present this client certificate (PEM)...\n"
+        "      --tls-key FILE     ...with this key (PEM); both or neither\n\n"
+        "Exit status: 0 all confirmed, 64 usage error, 69 cannot connect (TLS: or the\n"
+        "server's certificate failed verification), 74 cannot read standard input,\n"
+        "75 not all messages confirmed, 78 configuration error (or a TLS file unusable).\n"
+        "See hark(1).\n";
 
 static int parse_timeout(const char *s, double *out) {
         char *end;
@@ -161,6 +171,21 @@ static int check_syslog_options(const struct client_options *o, FILE *err) {
         return CLIENT_CONTINUE;
 }
 
+/* The TLS options name files for TLS only, and a certificate is nothing
+ * without its key. */
+static int check_tls_options(const struct client_options *o, FILE *err) {
+        const struct tls_client_options *f = &o->tls_files;
+        const char *given = f->ca ? "--tls-ca" : f->certificate ? "--tls-certificate" : f->key ? "--tls-key" : NULL;
+
+        if (given && !o->tls)
+                return usage_error(err, "%s needs --tls", given);
+        if (f->certificate && !f->key)
+                return usage_error(err, "--tls-certificate needs --tls-key");
+        if (f->key && !f->certificate)
+                return usage_error(err, "--tls-key needs --tls-certificate");
+        return CLIENT_CONTINUE;
+}
+
 /* getopt_long() codes of the options without a short form. */
 enum {
         OPT_PING = 'P',
@@ -168,7 +193,12 @@ enum {
         OPT_TAG,
         OPT_FIELD,
         OPT_OCTET_COUNT,
+        OPT_TLS,
+        OPT_TLS_CA,
+        OPT_TLS_CERTIFICATE,
+        OPT_TLS_KEY,
 };
+
 
 /* Whether arg is "--NAME=VALUE" for an option that takes no value, which
  * getopt_long() reports as an error with optopt set to that option's code
@@ -195,6 +225,10 @@ int client_parse_args(int argc, char **argv, struct client_options *o, FILE *out
                 { "tag", required_argument, NULL, OPT_TAG },
                 { "field", required_argument, NULL, OPT_FIELD },
                 { "octet-count", no_argument, NULL, OPT_OCTET_COUNT },
+                { "tls", no_argument, NULL, OPT_TLS },
+                { "tls-ca", required_argument, NULL, OPT_TLS_CA },
+                { "tls-certificate", required_argument, NULL, OPT_TLS_CERTIFICATE },
+                { "tls-key", required_argument, NULL, OPT_TLS_KEY },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
                 { 0 },
@@ -246,6 +280,18 @@ int client_parse_args(int argc, char **argv, struct client_options *o, FILE *out
                         o->octet_count = true;
                         o->syslog = true;
                         break;
+                case OPT_TLS:
+                        o->tls = true;
+                        break;
+                case OPT_TLS_CA:
+                        o->tls_files.ca = optarg;
+                        break;
+                case OPT_TLS_CERTIFICATE:
+                        o->tls_files.certificate = optarg;
+                        break;
+                case OPT_TLS_KEY:
+                        o->tls_files.key = optarg;
+                        break;
                 case 'h':
                         fputs(usage_text, out);
                         return EX_OK;
@@ -266,7 +312,8 @@ int client_parse_args(int argc, char **argv, struct client_options *o, FILE *out
         o->n_messages = argc - optind;
         if (o->ping && o->n_messages > 0)
                 return usage_error(err, "--ping takes no messages");
-        return check_syslog_options(o, err);
+        r = check_tls_options(o, err);
+        return r != CLIENT_CONTINUE ? r : check_syslog_options(o, err);
 }
 
 /* A daemon bound to a wildcard address is reached over loopback. */
@@ -298,7 +345,10 @@ int client_resolve_target(struct client_options *o, FILE *err) {
                 return EX_CONFIG;
         }
         snprintf(host, sizeof(host), "%s", reachable_host(config.host));
-        snprintf(port, sizeof(port), "%d", config.port);
+        if (!o->tls)
+                snprintf(port, sizeof(port), "%d", config.port);
+        else
+                snprintf(port, sizeof(port), "%d", config.tls_port ? config.tls_port : CLIENT_DEFAULT_TLS_PORT);
         hark_config_done(&config);
         if (!o->host)
                 o->host = host;
@@ -322,9 +372,8 @@ static int connect_before(const struct addrinfo *ai, long long deadline) {
         return fd;
 }
 
-static int connect_to(const struct client_options *o, FILE *err) {
+static int connect_to(const struct client_options *o, long long deadline, FILE *err) {
         struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *list;
-        long long deadline = now_ms() + (long long) (o->timeout * 1000);
         int fd = -EHOSTUNREACH, r;
 
         r = getaddrinfo(o->host, o->port, &hints, &list);
@@ -356,6 +405,105 @@ static int wait_for(int fd, short events, int timeout_ms) {
         return r == 0 ? -ETIMEDOUT : 0;
 }
 
+/* Where the bytes go: a TCP stream, plain or with a TLS session over it.
+ * The link_ calls return what they did, or -EAGAIN with the poll(2)
+ * events to wait for, or -errno. */
+struct link {
+        int fd;
+        struct tls_client *tls;         /* NULL: plain */
+};
+
+static ssize_t link_send(struct link *l, const char *data, size_t size, short *events) {
+        ssize_t n;
+
+        if (l->tls)
+                return tls_client_send(l->tls, data, size, events);
+        *events = POLLOUT;
+        n = send(l->fd, data, size, MSG_NOSIGNAL);
+        return n < 0 ? -errno : n;
+}
+
+static ssize_t link_recv(struct link *l, char *buffer, size_t size, short *events) {
+        ssize_t n;
+
+        if (l->tls)
+                return tls_client_recv(l->tls, buffer, size, events);
+        *events = POLLIN;
+        n = recv(l->fd, buffer, size, 0);
+        return n < 0 ? -errno : n;
+}
+
+/* The end of what hark sends, which harkd answers: the half-close, or over
+ * TLS the close_notify. */
+static int link_finish(struct link *l, short *events) {
+        if (l->tls)
+                return tls_client_close_notify(l->tls, events);
+        return shutdown(l->fd, SHUT_WR) < 0 ? -errno : 0;
+}
+
+/* After a link call failed with r: 0 once it may be called again (the
+ * socket is ready), or the failure. */
+static int link_wait(const struct link *l, ssize_t r, short events, int timeout_ms) {
+        if (r == -EINTR)
+                return 0;
+        if (r != -EAGAIN)
+                return (int) r;
+        return wait_for(l->fd, events, timeout_ms);
+}
+
+static void link_close(struct link *l) {
+        tls_client_free(l->tls);
+        l->tls = NULL;
+        if (l->fd >= 0)
+                close(l->fd);
+        l->fd = -1;
+}
+
+static int tls_handshake(struct link *l, const char *host, long long deadline) {
+        int r = tls_client_attach(l->tls, l->fd, host);
+
+        while (r >= 0) {
+                short events;
+
+                r = tls_client_handshake(l->tls, &events);
+                if (r == 0)
+                        return 0;
+                r = link_wait(l, r, events, ms_until(deadline));
+        }
+        return r;
+}
+
+/* Connects to harkd, with TLS when asked for; one deadline for both, as
+ * what -t bounds is "until harkd can be written to". Returns 0 or the exit
+ * status, having said why. */
+static int open_link(const struct client_options *o, struct link *l, FILE *err) {
+        long long deadline = now_ms() + (long long) (o->timeout * 1000);
+        char error[TLS_CLIENT_ERROR_MAX];
+        int r;
+
+        *l = (struct link) { .fd = -1 };
+        /* The files first: a bad one is the user's to fix, not harkd's. */
+        if (o->tls && tls_client_new(&l->tls, &o->tls_files, error, sizeof(error)) < 0) {
+                fprintf(err, "hark: TLS: %s\n", error);
+                return EX_CONFIG;
+        }
+        l->fd = connect_to(o, deadline, err);
+        if (l->fd < 0) {
+                link_close(l);
+                return EX_UNAVAILABLE;
+        }
+        r = o->tls ? tls_handshake(l, o->host, deadline) : 0;
+        if (r < 0) {
+                fprintf(err, "hark: %s port %s: TLS: %s\n", o->host, o->port,
+                        r == -ETIMEDOUT ? "no handshake in time"
+                        : r == -ECONNRESET || r == -EPIPE ? "closed by harkd during the handshake (refused? see its log)"
+                        : tls_client_error(l->tls));
+                link_close(l);
+                return EX_UNAVAILABLE;
+        }
+        return 0;
+}
+
 /* Syslog mode buffers each line of standard input to put a header in front:
  * a line longer than harkd's largest max_message_size is cut there. */
 #define CLIENT_LINE_MAX (64 * 1024 * 1024)
@@ -363,7 +511,7 @@ static int wait_for(int fd, short events, int timeout_ms) {
 #define CLIENT_FLUSH_SIZE 65536
 
 struct sender {
-        int fd;
+        struct link link;
         int timeout_ms;
         /* Plain lines: frames what we send, as harkd will, to count it.
          * Syslog: cuts standard input (and, in lines framing, arguments)
@@ -384,23 +532,21 @@ static void count_message(void *userdata, const struct framed_message *m) {
 }
 
 static int write_all(struct sender *s, const char *data, size_t size) {
-        int r = 0;
-
-        while (r >= 0 && size > 0) {
-                ssize_t n = send(s->fd, data, size, MSG_NOSIGNAL);
+        while (size > 0) {
+                short events;
+                ssize_t n = link_send(&s->link, data, size, &events);
+                int r;
 
                 if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        if (errno != EAGAIN)
-                                return -errno;
-                        r = wait_for(s->fd, POLLOUT, s->timeout_ms);
+                        r = link_wait(&s->link, n, events, s->timeout_ms);
+                        if (r < 0)
+                                return r;
                         continue;
                 }
                 data += n;
                 size -= (size_t) n;
         }
-        return r;
+        return 0;
 }
 
 /* Plain lines: the bytes as they are, counted as harkd will frame them. */
@@ -585,26 +731,27 @@ static int syslog_setup(const struct client_options *o, struct syslog_composer *
         });
 }
 
-/* Reads harkd's "OK <n>\n" after our half-close. */
-static int read_confirmation(int fd, int timeout_ms, uint64_t *confirmed) {
+/* Ends what we send and reads harkd's "OK <n>\n" in answer. */
+static int read_confirmation(struct link *l, int timeout_ms, uint64_t *confirmed) {
         long long deadline = now_ms() + timeout_ms;
         char reply[64];
         size_t used = 0;
+        short events;
         char *end;
+        int r;
 
-        while (used < sizeof(reply) - 1 && !memchr(reply, '\n', used)) {
-                ssize_t n;
-                int r = wait_for(fd, POLLIN, ms_until(deadline));
-
-                if (r < 0)
+        while ((r = link_finish(l, &events)) < 0)
+                if ((r = link_wait(l, r, events, ms_until(deadline))) < 0)
                         return r;
-                n = recv(fd, reply + used, sizeof(reply) - 1 - used, 0);
-                if (n < 0 && errno != EINTR && errno != EAGAIN)
-                        return -errno;
+        while (used < sizeof(reply) - 1 && !memchr(reply, '\n', used)) {
+                ssize_t n = link_recv(l, reply + used, sizeof(reply) - 1 - used, &events);
+
                 if (n == 0)
                         return -ECONNRESET;
                 if (n > 0)
                         used += (size_t) n;
+                else if ((r = link_wait(l, n, events, ms_until(deadline))) < 0)
+                        return r;
         }
         reply[used] = 0;
         if (strncmp(reply, "OK ", 3) != 0)
@@ -614,9 +761,15 @@ static int read_confirmation(int fd, int timeout_ms, uint64_t *confirmed) {
         return errno || end == reply + 3 || *end != '\n' ? -EBADMSG : 0;
 }
 
-static const char *what_failed(int r) {
+/* A peer that closes at once (harkd refusing a source outside its allow
+ * list does) shows as either when hark sends or waits for the answer. */
+static const char *what_failed(const struct link *l, int r, char *buffer, size_t size) {
+        if (r == -EPROTO && l->tls) {
+                snprintf(buffer, size, "TLS: %s", tls_client_error(l->tls));
+                return buffer;
+        }
         return r == -ETIMEDOUT ? "no answer in time"
-             : r == -ECONNRESET ? "harkd closed the connection without an answer"
+             : r == -ECONNRESET || r == -EPIPE ? "closed by harkd before confirming (refused? see its log)"
              : r == -EBADMSG ? "harkd sent an answer hark does not understand"
              : strerror(-r);
 }
@@ -654,6 +807,7 @@ static const char *shortfall_reason(bool harkd_is_local) {
 int client_run(const struct client_options *o, FILE *in, FILE *out, FILE *err) {
         struct sender s = { .timeout_ms = (int) (o->timeout * 1000), .err = err };
         struct syslog_composer composer = { 0 };
+        char reason[TLS_CLIENT_ERROR_MAX + 8];
         uint64_t confirmed = 0;
         bool harkd_is_local;
         int r, status;
@@ -666,12 +820,12 @@ int client_run(const struct client_options *o, FILE *in, FILE *out, FILE *err) {
                 }
                 s.composer = &composer;
         }
-        s.fd = connect_to(o, err);
-        if (s.fd < 0) {
+        status = open_link(o, &s.link, err);
+        if (status != 0) {
                 syslog_composer_done(&composer);
-                return EX_UNAVAILABLE;
+                return status;
         }
-        harkd_is_local = peer_is_local(s.fd);
+        harkd_is_local = peer_is_local(s.link.fd);
         if (o->syslog) {
                 /* NUL would end a record at harkd in lines framing (as
                  * Python's SysLogHandler sends them): cut there ourselves. */
@@ -689,20 +843,17 @@ int client_run(const struct client_options *o, FILE *in, FILE *out, FILE *err) {
         syslog_composer_done(&composer);
         if (r == -EIO) {
                 fprintf(err, "hark: cannot read standard input\n");
-                close(s.fd);
+                link_close(&s.link);
                 return EX_IOERR;
         }
-        if (r >= 0 && shutdown(s.fd, SHUT_WR) < 0)
-                r = -errno;
         if (r >= 0)
-                r = read_confirmation(s.fd, s.timeout_ms, &confirmed);
-        close(s.fd);
-
-        if (r < 0) {
-                fprintf(err, "hark: %s port %s: %s; %" PRIu64 " messages sent, none confirmed\n",
-                        o->host, o->port, what_failed(r), s.expected);
+                r = read_confirmation(&s.link, s.timeout_ms, &confirmed);
+        if (r < 0)
+                fprintf(err, "hark: %s port %s: %s; %" PRIu64 " messages sent, none confirmed\n", o->host, o->port,
+                        what_failed(&s.link, r, reason, sizeof(reason)), s.expected);
+        link_close(&s.link);
+        if (r < 0)
                 return EX_TEMPFAIL;
-        }
         status = confirmed == s.expected ? EX_OK : EX_TEMPFAIL;
         if (o->ping && status == EX_OK)
                 fprintf(out, "harkd at %s port %s is answering\n", o->host, o->port);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "syslog_parse.h"
+#include "tls_client.h"
 
 /* client_parse_args() found nothing that ends the program. */
 #define CLIENT_CONTINUE (-1)
@@ -13,10 +14,12 @@
 #define CLIENT_FIELDS_MAX SYSLOG_SD_PARAMS_MAX
 /* The APP-NAME without --tag. */
 #define CLIENT_DEFAULT_TAG "hark"
+/* --tls without a tls_port in the config: syslog over TLS's port (RFC 5425). */
+#define CLIENT_DEFAULT_TLS_PORT 6514
 
 struct client_options {
         const char *host;               /* NULL: from the config, else 127.0.0.1 */
-        const char *port;               /* NULL: from the config, else 10001 */
+        const char *port;               /* NULL: from the config, else 10001 (6514 with --tls) */
         const char *config_path;
         bool config_given;              /* -c: a missing file is then an error */
         double timeout;                 /* seconds, for connecting and for the answer */
@@ -32,6 +35,9 @@ struct client_options {
         const char *fields[CLIENT_FIELDS_MAX]; /* --field KEY=VALUE, as given */
         int n_fields;
         bool octet_count;               /* --octet-count: RFC 6587 frames */
+
+        bool tls;                       /* --tls */
+        struct tls_client_options tls_files; /* --tls-ca, --tls-certificate, --tls-key */
 };
 
 /* Parses the command line. Returns CLIENT_CONTINUE, or the exit status when
@@ -40,7 +46,7 @@ struct client_options {
 int client_parse_args(int argc, char **argv, struct client_options *o, FILE *out, FILE *err);
 
 /* Fills in host and port from the daemon's config where the command line left
- * them out. Returns 0, or 78 (EX_CONFIG) after printing the config error. */
+ * them out (with --tls, its tls_port). Returns 0, or 78 (EX_CONFIG) after printing the config error. */
 int client_resolve_target(struct client_options *o, FILE *err);
 
 /* Connects, sends, waits for the confirmation. Returns the exit status. */

@@ -1,4 +1,5 @@
 /* hark: sends messages to harkd and exits 0 once all are in the journal. */
+#include <signal.h>
 #include <stdio.h>
 
 #include "client.h"
@@ -7,6 +8,8 @@ int main(int argc, char **argv) {
         struct client_options options;
         int status;
 
+        /* OpenSSL writes with write(2): harkd gone must be EPIPE, not death. */
+        signal(SIGPIPE, SIG_IGN);
         status = client_parse_args(argc, argv, &options, stdout, stderr);
         if (status != CLIENT_CONTINUE)
                 return status;

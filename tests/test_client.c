@@ -1,5 +1,5 @@
 /* Unit tests of the client's command line and target (src/client.c):
- * client_parse_args() (with the syslog options) and client_resolve_target(). */
+ * client_parse_args() (with the syslog and TLS options) and client_resolve_target(). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -223,6 +223,10 @@ static void defaults_without_arguments(void **state) {
         assert_null(x->options.tag);
         assert_int_equal(x->options.n_fields, 0);
         assert_false(x->options.octet_count);
+        assert_false(x->options.tls);
+        assert_null(x->options.tls_files.ca);
+        assert_null(x->options.tls_files.certificate);
+        assert_null(x->options.tls_files.key);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -301,6 +305,50 @@ static void syslog_options_parse(void **state) {
                 assert_int_equal(o->n_fields, n);
                 for (int f = 0; f < n; f++)
                         check_string(c->args[0], "field", o->fields[f], c->fields[f]);
+                check_string(c->args[0], "errors", err_text(x), "");
+        }
+}
+
+/* ------------------------------------------------------------------------ */
+/* The TLS options: what they set, and nothing else. */
+
+struct tls_case {
+        const char *const *args;
+        const char *ca, *certificate, *key;
+        int n_messages;
+};
+
+static const struct tls_case tls_cases[] = {
+        { ARGS("--tls"), .n_messages = 0 },
+        { ARGS("--tls", "m"), .n_messages = 1 },
+        { ARGS("--tls", "--tls-ca", "/etc/ca.pem"), .ca = "/etc/ca.pem" },
+        { ARGS("--tls-ca=ca.pem", "--tls"), .ca = "ca.pem" },
+        { ARGS("--tls", "--tls-certificate", "c.pem", "--tls-key", "k.pem", "a", "b"), .certificate = "c.pem",
+          .key = "k.pem", .n_messages = 2 },
+        { ARGS("--tls-key=k.pem", "--tls-certificate=c.pem", "--tls-ca=ca.pem", "--tls"), .ca = "ca.pem",
+          .certificate = "c.pem", .key = "k.pem" },
+        /* The last one counts. */
+        { ARGS("--tls", "--tls-ca", "one.pem", "--tls-ca", "two.pem"), .ca = "two.pem" },
+};
+
+static void tls_options_parse(void **state) {
+        struct fixture *x = *state;
+
+        for (size_t i = 0; i < ELEMENTSOF(tls_cases); i++) {
+                const struct tls_case *c = &tls_cases[i];
+                const struct client_options *o = &x->options;
+                int status;
+
+                assert_int_equal(open_streams(x), 0);
+                status = parse(x, c->args);
+                if (status != CLIENT_CONTINUE)
+                        fail_msg("%s %s: status %d, err '%s'", c->args[0], c->args[1] ? c->args[1] : "", status,
+                                 err_text(x));
+                if (!o->tls || o->syslog || o->n_messages != c->n_messages)
+                        fail_msg("%s: tls %d syslog %d messages %d", c->args[0], o->tls, o->syslog, o->n_messages);
+                check_string(c->args[0], "ca", o->tls_files.ca, c->ca);
+                check_string(c->args[0], "certificate", o->tls_files.certificate, c->certificate);
+                check_string(c->args[0], "key", o->tls_files.key, c->key);
                 check_string(c->args[0], "errors", err_text(x), "");
         }
 }
@@ -428,6 +476,20 @@ static const struct usage_case syslog_usage_cases[] = {
         { ARGS("--field"), "hark: option '--field' needs a value" TRY },
 };
 
+/* A TLS file is for --tls only, and a certificate goes with its key. */
+static const struct usage_case tls_usage_cases[] = {
+        { ARGS("--tls-ca", "ca.pem"), "hark: --tls-ca needs --tls" TRY },
+        { ARGS("--tls-certificate", "c.pem", "--tls-key", "k.pem"), "hark: --tls-certificate needs --tls" TRY },
+        { ARGS("--tls-key", "k.pem"), "hark: --tls-key needs --tls" TRY },
+        { ARGS("--tls", "--tls-certificate", "c.pem"), "hark: --tls-certificate needs --tls-key" TRY },
+        { ARGS("--tls", "--tls-ca", "ca.pem", "--tls-key", "k.pem", "m"),
+          "hark: --tls-key needs --tls-certificate" TRY },
+        { ARGS("--tls=yes"), "hark: option '--tls' takes no value" TRY },
+        { ARGS("--tls", "--tls-ca"), "hark: option '--tls-ca' needs a value" TRY },
+        { ARGS("--tls", "--tls-certificate"), "hark: option '--tls-certificate' needs a value" TRY },
+        { ARGS("--tls", "--tls-key"), "hark: option '--tls-key' needs a value" TRY },
+};
+
 /* Which option lacks its value, named as it was written. */
 static const struct usage_case missing_value_cases[] = {
         { ARGS("-p"), "hark: option '-p' needs a value" TRY },
@@ -463,6 +525,10 @@ static void bad_values_and_options_are_usage_errors(void **state) {
 
 static void bad_syslog_options_are_usage_errors(void **state) {
         check_usage_errors(*state, syslog_usage_cases, ELEMENTSOF(syslog_usage_cases));
+}
+
+static void bad_tls_options_are_usage_errors(void **state) {
+        check_usage_errors(*state, tls_usage_cases, ELEMENTSOF(tls_usage_cases));
 }
 
 static void an_option_without_its_value_is_named(void **state) {
@@ -593,6 +659,43 @@ static void host_and_port_come_from_the_config(void **state) {
         }
 }
 
+/* With --tls the port is the config's tls_port, else syslog over TLS's. */
+static const struct target_case tls_target_cases[] = {
+        { "host = \"192.0.2.7\";\nport = 4242;\ntls_port = 6600;\ntls_certificate = \"/c.pem\";\n"
+          "tls_key = \"/k.pem\";\n", NULL, NULL, "192.0.2.7", "6600" },
+        { "host = \"192.0.2.7\";\nport = 4242;\n", NULL, NULL, "192.0.2.7", "6514" },
+        { "", NULL, NULL, "127.0.0.1", "6514" },
+        { "tls_port = 6600;\ntls_certificate = \"/c.pem\";\ntls_key = \"/k.pem\";\n", NULL, "99", "127.0.0.1",
+          "99" },
+        { "host = \"::\";\ntls_port = 7000;\ntls_certificate = \"/c.pem\";\ntls_key = \"/k.pem\";\n", NULL, NULL,
+          "::1", "7000" },
+};
+
+static void with_tls_the_port_is_the_tls_port(void **state) {
+        struct fixture *x = *state;
+
+        for (size_t i = 0; i < ELEMENTSOF(tls_target_cases); i++) {
+                const struct target_case *c = &tls_target_cases[i];
+                int status;
+
+                use_config(x, write_config(x, c->config), true);
+                x->options.tls = true;
+                x->options.host = c->host_arg;
+                x->options.port = c->port_arg;
+                status = client_resolve_target(&x->options, x->err);
+                if (status != 0)
+                        fail_msg("'%s': status %d, err '%s'", c->config, status, err_text(x));
+                check_string(c->config, "host", x->options.host, c->host);
+                check_string(c->config, "port", x->options.port, c->port);
+                check_string(c->config, "errors", err_text(x), "");
+        }
+        /* No config at all. */
+        use_config(x, path_in(x, "missing.conf"), false);
+        x->options.tls = true;
+        assert_int_equal(client_resolve_target(&x->options, x->err), 0);
+        assert_string_equal(x->options.port, "6514");
+}
+
 static void a_missing_default_config_falls_back_to_loopback(void **state) {
         struct fixture *x = *state;
 
@@ -643,6 +746,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(syslog_options_parse, fixture_setup, fixture_teardown),
                 cmocka_unit_test_setup_teardown(at_most_64_fields, fixture_setup, fixture_teardown),
                 cmocka_unit_test_setup_teardown(bad_syslog_options_are_usage_errors, fixture_setup, fixture_teardown),
+                cmocka_unit_test_setup_teardown(tls_options_parse, fixture_setup, fixture_teardown),
+                cmocka_unit_test_setup_teardown(bad_tls_options_are_usage_errors, fixture_setup, fixture_teardown),
                 cmocka_unit_test_setup_teardown(an_option_without_its_value_is_named, fixture_setup, fixture_teardown),
                 cmocka_unit_test_setup_teardown(an_unknown_option_in_a_group_is_named, fixture_setup, fixture_teardown),
                 cmocka_unit_test_setup_teardown(help_prints_usage_on_out, fixture_setup, fixture_teardown),
@@ -650,6 +755,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(each_parse_starts_afresh, fixture_setup, fixture_teardown),
                 cmocka_unit_test_setup_teardown(with_host_and_port_given_no_config_is_read, files_setup, fixture_teardown),
                 cmocka_unit_test_setup_teardown(host_and_port_come_from_the_config, files_setup, fixture_teardown),
+                cmocka_unit_test_setup_teardown(with_tls_the_port_is_the_tls_port, files_setup, fixture_teardown),
                 cmocka_unit_test_setup_teardown(a_missing_default_config_falls_back_to_loopback, files_setup, fixture_teardown),
                 cmocka_unit_test_setup_teardown(a_missing_config_given_with_c_is_a_config_error, files_setup, fixture_teardown),
                 cmocka_unit_test_setup_teardown(an_invalid_config_is_a_config_error_naming_file_line_and_key,
