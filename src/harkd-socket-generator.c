@@ -1,6 +1,7 @@
 /* harkd-socket-generator: a systemd generator that points harkd's socket
- * units at the address in harkd.conf. systemd runs it at boot and on every
- * daemon-reload with three output directories; drop-ins go to the first. */
+ * units at the address in harkd.conf (and its allow list, and its TLS port).
+ * systemd runs it at boot and on every daemon-reload with three output
+ * directories; everything goes to the first. */
 #include <stdio.h>
 
 #include "config.h"
@@ -22,7 +23,7 @@ int main(int argc, char **argv) {
          * addresses they ship with, and harkd itself reports the config. */
         if (r < 0)
                 fprintf(stderr, "harkd-socket-generator: %s; leaving the socket units as they are\n", error);
-        else if (generator_write_dropins(&config, argv[1], error, sizeof(error)) < 0)
+        else if (generator_write_units(&config, argv[1], error, sizeof(error)) < 0)
                 fprintf(stderr, "harkd-socket-generator: %s\n", error);
         hark_config_done(&config);
         return 0;
