@@ -175,7 +175,7 @@ install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
 	           $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
 	           $(DESTDIR)$(SYSCONFDIR)/hark $(DESTDIR)$(UNITDIR) $(DESTDIR)$(CATALOGDIR) \
-	           $(DESTDIR)$(GENERATORDIR)
+	           $(DESTDIR)$(GENERATORDIR) $(DESTDIR)$(PREFIX)/share/doc/hark/examples
 	install -m 755 $(BUILD)/harkd $(DESTDIR)$(SBINDIR)/harkd
 	install -m 755 $(BUILD)/hark $(DESTDIR)$(BINDIR)/hark
 	install -m 755 $(BUILD)/harkd-socket-generator $(DESTDIR)$(GENERATORDIR)/harkd-socket-generator
@@ -183,6 +183,8 @@ install: all
 	install -m 644 man/harkd.conf.5 $(DESTDIR)$(MANDIR)/man5/harkd.conf.5
 	install -m 644 man/harkd.8 $(DESTDIR)$(MANDIR)/man8/harkd.8
 	install -m 644 systemd/harkd.catalog $(DESTDIR)$(CATALOGDIR)/harkd.catalog
+	install -m 644 systemd/harkd-namespace.conf systemd/harkd-tls-key.conf \
+	    $(DESTDIR)$(PREFIX)/share/doc/hark/examples/
 	[ -e $(DESTDIR)$(SYSCONFDIR)/hark/harkd.conf ] || \
 	    install -m 644 conf/harkd.conf $(DESTDIR)$(SYSCONFDIR)/hark/harkd.conf
 	for u in $(UNITS); do \
@@ -200,7 +202,10 @@ uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/harkd $(DESTDIR)$(BINDIR)/hark \
 	      $(DESTDIR)$(GENERATORDIR)/harkd-socket-generator \
 	      $(DESTDIR)$(MANDIR)/man1/hark.1 $(DESTDIR)$(MANDIR)/man5/harkd.conf.5 \
-	      $(DESTDIR)$(MANDIR)/man8/harkd.8 $(DESTDIR)$(CATALOGDIR)/harkd.catalog
+	      $(DESTDIR)$(MANDIR)/man8/harkd.8 $(DESTDIR)$(CATALOGDIR)/harkd.catalog \
+	      $(DESTDIR)$(PREFIX)/share/doc/hark/examples/harkd-namespace.conf \
+	      $(DESTDIR)$(PREFIX)/share/doc/hark/examples/harkd-tls-key.conf
+	rmdir $(DESTDIR)$(PREFIX)/share/doc/hark/examples $(DESTDIR)$(PREFIX)/share/doc/hark 2>/dev/null || :
 	for u in $(UNITS); do n=$${u#systemd/}; rm -f $(DESTDIR)$(UNITDIR)/$${n%.in}; done
 
 clean:
