@@ -13,11 +13,20 @@
  *       once all are open. On SIGUSR1, or when the hold ends, each sends one
  *       line and half-closes as with --connections; SIGTERM/SIGINT end at once.
  *
+ * With --tls-ca FILE every connection speaks TLS (1.2 at least) over TCP:
+ * the server's certificate must verify against FILE and name --tls-name
+ * (default: the --host address); --tls-certificate and --tls-key present a
+ * client certificate. The lines go inside the session, close_notify stands
+ * for the half-close, and "OK <n>" (or the server's close) is read through
+ * the session. Sessions are never resumed: each connection does a full
+ * handshake. Only the transport differs; the modes are the same.
+ *
  * Every line is "bench <connection> <seq> xxx...\n", exactly --size bytes.
  * With --syslog APP-NAME every message is an RFC 6587 octet-counted frame of
  * exactly --size bytes ("LEN SP" included, no LF) holding an RFC 5424 message
  * with structured data (see format_frame()), the shape a relay sends.
- * The last line on stdout is "result key=value ..."; start_us is the
+ * The last line on stdout is "result key=value ..." (with TLS after a line
+ * "tls version=... cipher=..." of the first session); start_us is the
  * CLOCK_REALTIME of the first connect, to compare with journal timestamps.
  * Exit status: 0 when every connection did what was asked, 1 otherwise,
  * 2 for a usage error. Everything ends by --timeout (default 120 s). */
@@ -25,6 +34,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -39,6 +49,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
 #define OUT_BUFFER_SIZE (16 * 1024)
 /* Bytes one connection may write per wake-up, so that all progress evenly. */
 #define WRITE_BURST (64 * 1024)
@@ -51,14 +65,19 @@ enum mode { MODE_NONE, MODE_FLOOD, MODE_SHORT, MODE_IDLE };
 enum state {
         ST_FREE,
         ST_CONNECTING,
+        ST_HANDSHAKE,   /* TLS: connected, the handshake under way */
         ST_SENDING,
+        ST_CLOSING,     /* all sent; the half-close (close_notify) under way */
         ST_REPLY,       /* half-closed; reading "OK <n>" or the close */
         ST_IDLE,
 };
 
 struct conn {
         int fd;
+        SSL *ssl;               /* --tls-ca: the session over fd */
         enum state state;
+        uint32_t events;        /* what epoll watches for */
+        uint32_t want;          /* what the last call that would block waits for */
         uint32_t id;
         uint32_t to_send;       /* lines this connection sends */
         uint32_t next_seq;      /* next line to put into out */
@@ -83,6 +102,9 @@ struct options {
         double hold;
         bool ack;
         const char *app_name;           /* --syslog: RFC 5424 frames */
+        const char *tls_ca;             /* TLS when set */
+        const char *tls_certificate, *tls_key;
+        const char *tls_name;           /* the server's name or address to verify */
 };
 
 struct stats {
@@ -90,6 +112,9 @@ struct stats {
         unsigned long established, connect_failed, finished;
         unsigned long mismatches, errors, timeouts, dropped, bad_replies;
         unsigned long errnos[ERRNO_SLOTS];
+        unsigned long tls_unclean;      /* server streams that ended without close_notify */
+        char tls_error[256];            /* the first TLS failure */
+        char tls_version[32], tls_cipher[64];   /* of the first session */
 };
 
 struct ctx {
@@ -97,6 +122,7 @@ struct ctx {
         struct sockaddr_storage addr;
         socklen_t addr_len;
         int epfd, sigfd;
+        SSL_CTX *tls;
         struct conn *conns;
         size_t n_slots;
         uint32_t free_head;             /* UINT32_MAX: none */
@@ -131,13 +157,18 @@ static void count_errno(struct ctx *x, int e) {
 static int watch(struct ctx *x, int op, struct conn *c, uint32_t events) {
         struct epoll_event ev = { .events = events, .data.ptr = c };
 
-        return epoll_ctl(x->epfd, op, c->fd, &ev) < 0 ? -errno : 0;
+        if (epoll_ctl(x->epfd, op, c->fd, &ev) < 0)
+                return -errno;
+        c->events = events;
+        return 0;
 }
 
 /* Ends a connection (closing the socket), successful or not. */
 static void finish(struct ctx *x, struct conn *c) {
-        if (c->state == ST_CONNECTING)
+        if (c->state == ST_CONNECTING || c->state == ST_HANDSHAKE)
                 x->connecting--;
+        SSL_free(c->ssl);
+        c->ssl = NULL;
         if (c->fd >= 0)
                 close(c->fd);
         x->st.sent += c->bytes_sent / x->o.size;
@@ -156,7 +187,7 @@ static void finish(struct ctx *x, struct conn *c) {
 static void report_established(struct ctx *x);
 
 static void fail(struct ctx *x, struct conn *c, int error) {
-        bool connecting = c->state == ST_CONNECTING;
+        bool connecting = c->state == ST_CONNECTING || c->state == ST_HANDSHAKE;
 
         count_errno(x, error);
         finish(x, c);
@@ -164,6 +195,145 @@ static void fail(struct ctx *x, struct conn *c, int error) {
                 x->st.connect_failed++;
                 report_established(x);
         }
+}
+
+/* The transport: plain TCP, or TLS over it (--tls-ca). Each call returns
+ * what it did or -errno; -EAGAIN means it would block, and c->want says on
+ * what (TLS may need to read while it writes, or the other way round). */
+
+static void note_tls_error(struct ctx *x, const struct conn *c, const char *what) {
+        unsigned long e = ERR_peek_last_error();
+        long verify = c->ssl ? SSL_get_verify_result(c->ssl) : X509_V_OK;
+        char reason[160];
+
+        if (x->st.tls_error[0])
+                return;
+        if (verify != X509_V_OK)
+                snprintf(reason, sizeof(reason), "certificate: %s", X509_verify_cert_error_string(verify));
+        else if (e)
+                ERR_error_string_n(e, reason, sizeof(reason));
+        else
+                snprintf(reason, sizeof(reason), "%s", "the peer closed the connection");
+        snprintf(x->st.tls_error, sizeof(x->st.tls_error), "%s: %s", what, reason);
+}
+
+/* The outcome of an SSL_* call that returned r <= 0. */
+static int tls_outcome(struct ctx *x, struct conn *c, int r, const char *what) {
+        int e = SSL_get_error(c->ssl, r);
+
+        switch (e) {
+        case SSL_ERROR_WANT_READ:
+                c->want = EPOLLIN;
+                return -EAGAIN;
+        case SSL_ERROR_WANT_WRITE:
+                c->want = EPOLLOUT;
+                return -EAGAIN;
+        case SSL_ERROR_ZERO_RETURN:
+                return 0;
+        case SSL_ERROR_SYSCALL:
+                if (errno && errno != EAGAIN) {
+                        e = errno;
+                        note_tls_error(x, c, what);
+                        return -e;
+                }
+                note_tls_error(x, c, what);
+                return -ECONNRESET;
+        default:
+                note_tls_error(x, c, what);
+                return -EPROTO;
+        }
+}
+
+static ssize_t xp_send(struct ctx *x, struct conn *c, const void *buffer, size_t size) {
+        ssize_t n;
+
+        c->want = EPOLLOUT;
+        if (!c->ssl) {
+                n = send(c->fd, buffer, size, MSG_NOSIGNAL);
+                return n >= 0 ? n : errno == EINTR ? -EAGAIN : -errno;
+        }
+        ERR_clear_error();
+        n = SSL_write(c->ssl, buffer, (int) (size < INT_MAX ? size : INT_MAX));
+        return n > 0 ? n : tls_outcome(x, c, (int) n, "write");
+}
+
+/* Returns bytes read, 0 at the end of the server's stream. */
+static ssize_t xp_recv(struct ctx *x, struct conn *c, void *buffer, size_t size) {
+        unsigned long e;
+        ssize_t n;
+
+        c->want = EPOLLIN;
+        if (!c->ssl) {
+                n = recv(c->fd, buffer, size, 0);
+                return n >= 0 ? n : errno == EINTR ? -EAGAIN : -errno;
+        }
+        ERR_clear_error();
+        n = SSL_read(c->ssl, buffer, (int) (size < INT_MAX ? size : INT_MAX));
+        if (n > 0)
+                return n;
+        /* The server's last bytes came, but no close_notify after them:
+         * its stream ended all the same (the caller checks what it read). */
+        e = ERR_peek_error();
+        if (SSL_get_error(c->ssl, (int) n) == SSL_ERROR_SSL && ERR_GET_LIB(e) == ERR_LIB_SSL &&
+            ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+                x->st.tls_unclean++;
+                return 0;
+        }
+        return tls_outcome(x, c, (int) n, "read");
+}
+
+/* The half-close: shutdown(SHUT_WR), or TLS's close_notify. */
+static int xp_close_write(struct ctx *x, struct conn *c) {
+        int r;
+
+        c->want = EPOLLOUT;
+        if (!c->ssl)
+                return shutdown(c->fd, SHUT_WR) < 0 ? -errno : 0;
+        ERR_clear_error();
+        r = SSL_shutdown(c->ssl);
+        return r >= 0 ? 0 : tls_outcome(x, c, r, "close_notify");
+}
+
+/* Makes epoll watch what the last call that would block waits for. */
+static int wait_io(struct ctx *x, struct conn *c) {
+        return c->events == c->want ? 0 : watch(x, EPOLL_CTL_MOD, c, c->want);
+}
+
+static int tls_start(struct ctx *x, struct conn *c) {
+        const char *name = x->o.tls_name ? x->o.tls_name : x->o.host;
+        unsigned char ip[sizeof(struct in6_addr)];
+
+        c->ssl = SSL_new(x->tls);
+        if (!c->ssl || !SSL_set_fd(c->ssl, c->fd))
+                return -ENOMEM;
+        SSL_set_connect_state(c->ssl);
+        if (inet_pton(AF_INET, name, ip) == 1 || inet_pton(AF_INET6, name, ip) == 1) {
+                if (!X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), name))
+                        return -ENOMEM;
+        } else if (!SSL_set1_host(c->ssl, name) || !SSL_set_tlsext_host_name(c->ssl, name))
+                return -ENOMEM;
+        return 0;
+}
+
+/* The client context: TLS 1.2 at least, the server verified against the CA
+ * file, our certificate if given, no session kept for another connection. */
+static SSL_CTX *tls_client_context(const struct options *o) {
+        SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+
+        if (!ctx)
+                return NULL;
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+        SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+        SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+        if (!SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) ||
+            !SSL_CTX_load_verify_locations(ctx, o->tls_ca, NULL) ||
+            (o->tls_certificate && (!SSL_CTX_use_certificate_chain_file(ctx, o->tls_certificate) ||
+                                    !SSL_CTX_use_PrivateKey_file(ctx, o->tls_key, SSL_FILETYPE_PEM) ||
+                                    !SSL_CTX_check_private_key(ctx)))) {
+                SSL_CTX_free(ctx);
+                return NULL;
+        }
+        return ctx;
 }
 
 /* The RFC 5424 message of connection conn, number seq, in an octet-counted
@@ -224,15 +394,26 @@ static void fill(struct ctx *x, struct conn *c) {
         }
 }
 
-static void start_reply(struct ctx *x, struct conn *c) {
-        if (shutdown(c->fd, SHUT_WR) < 0) {
-                fail(x, c, errno);
+/* The half-close, then the reply (or the server's close) is awaited. */
+static void close_write(struct ctx *x, struct conn *c) {
+        int r;
+
+        c->state = ST_CLOSING;
+        r = xp_close_write(x, c);
+        if (r == -EAGAIN) {
+                if ((r = wait_io(x, c)) < 0)
+                        fail(x, c, -r);
+                return;
+        }
+        if (r < 0) {
+                fail(x, c, -r);
                 return;
         }
         c->state = ST_REPLY;
         c->reply_len = 0;
-        if (watch(x, EPOLL_CTL_MOD, c, EPOLLIN) < 0)
-                fail(x, c, errno);
+        c->want = EPOLLIN;
+        if ((r = wait_io(x, c)) < 0)
+                fail(x, c, -r);
 }
 
 static void send_some(struct ctx *x, struct conn *c) {
@@ -246,7 +427,7 @@ static void send_some(struct ctx *x, struct conn *c) {
                                 if (x->o.mode == MODE_SHORT && !x->o.ack)
                                         finish(x, c);   /* the naive client: close at once */
                                 else
-                                        start_reply(x, c);
+                                        close_write(x, c);
                                 return;
                         }
                         fill(x, c);
@@ -255,11 +436,14 @@ static void send_some(struct ctx *x, struct conn *c) {
                                 return;
                         }
                 }
-                n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+                n = xp_send(x, c, c->out + c->out_off, c->out_len - c->out_off);
+                if (n == -EAGAIN) {
+                        if ((n = wait_io(x, c)) < 0)
+                                fail(x, c, (int) -n);
+                        return;
+                }
                 if (n < 0) {
-                        if (errno == EAGAIN || errno == EINTR)
-                                return;
-                        fail(x, c, errno);
+                        fail(x, c, (int) -n);
                         return;
                 }
                 c->out_off += (size_t) n;
@@ -292,7 +476,8 @@ static void report_established(struct ctx *x) {
         }
 }
 
-static void connected(struct ctx *x, struct conn *c) {
+/* The connection is ready to use: connected, and with TLS, handshaken. */
+static void established(struct ctx *x, struct conn *c) {
         x->connecting--;
         x->st.established++;
         if (x->o.mode == MODE_IDLE) {
@@ -302,6 +487,40 @@ static void connected(struct ctx *x, struct conn *c) {
         } else
                 begin_sending(x, c, x->o.mode == MODE_FLOOD ? (uint32_t) x->o.messages : 1);
         report_established(x);
+}
+
+static void handshake(struct ctx *x, struct conn *c) {
+        int r;
+
+        ERR_clear_error();
+        r = SSL_do_handshake(c->ssl);
+        if (r == 1) {
+                if (!x->st.tls_version[0]) {
+                        snprintf(x->st.tls_version, sizeof(x->st.tls_version), "%s", SSL_get_version(c->ssl));
+                        snprintf(x->st.tls_cipher, sizeof(x->st.tls_cipher), "%s", SSL_get_cipher_name(c->ssl));
+                }
+                established(x, c);
+                return;
+        }
+        r = tls_outcome(x, c, r, "handshake");
+        if (r == -EAGAIN && (r = wait_io(x, c)) == 0)
+                return;
+        fail(x, c, r < 0 ? -r : ECONNRESET);
+}
+
+static void connected(struct ctx *x, struct conn *c) {
+        int r;
+
+        if (!x->tls) {
+                established(x, c);
+                return;
+        }
+        c->state = ST_HANDSHAKE;
+        if ((r = tls_start(x, c)) < 0) {
+                fail(x, c, -r);
+                return;
+        }
+        handshake(x, c);
 }
 
 static void open_one(struct ctx *x, struct conn *c) {
@@ -344,19 +563,22 @@ static void read_reply(struct ctx *x, struct conn *c) {
                 char scratch[256];
                 char *into = c->reply_len < REPLY_MAX - 1 ? c->reply + c->reply_len : scratch;
                 size_t room = c->reply_len < REPLY_MAX - 1 ? REPLY_MAX - 1 - c->reply_len : sizeof(scratch);
-                ssize_t n = recv(c->fd, into, room, 0);
+                ssize_t n = xp_recv(x, c, into, room);
                 unsigned long long confirmed;
                 char nl;
 
+                if (n == -EAGAIN) {
+                        if ((n = wait_io(x, c)) < 0)
+                                fail(x, c, (int) -n);
+                        return;
+                }
                 if (n < 0) {
-                        if (errno == EAGAIN || errno == EINTR)
-                                return;
                         /* Without acknowledgements a reset after our close is no failure. */
                         if (!x->o.ack) {
                                 finish(x, c);
                                 return;
                         }
-                        fail(x, c, errno);
+                        fail(x, c, (int) -n);
                         return;
                 }
                 if (n > 0) {
@@ -394,22 +616,29 @@ static void on_event(struct ctx *x, struct conn *c, uint32_t events) {
                 }
                 connected(x, c);
                 return;
+        case ST_HANDSHAKE:
+                handshake(x, c);
+                return;
         case ST_SENDING:
                 send_some(x, c);
+                return;
+        case ST_CLOSING:
+                close_write(x, c);
                 return;
         case ST_REPLY:
                 read_reply(x, c);
                 return;
         case ST_IDLE: {
                 char b[256];
-                ssize_t n = recv(c->fd, b, sizeof(b), 0);
+                ssize_t n = xp_recv(x, c, b, sizeof(b));
 
-                if (n < 0 && (errno == EAGAIN || errno == EINTR) && !(events & (EPOLLRDHUP | EPOLLHUP)))
+                /* (A TLS 1.3 server's session tickets come in as well.) */
+                if (n == -EAGAIN && !(events & (EPOLLRDHUP | EPOLLHUP)))
                         return;
                 /* The server closed (or talked on) a connection it should have kept. */
                 x->st.dropped++;
                 if (n < 0) {
-                        fail(x, c, errno);
+                        fail(x, c, (int) -n);
                         return;
                 }
                 x->st.errors++;
@@ -554,7 +783,11 @@ static void usage(FILE *out) {
                 "  --no-ack             do not expect \"OK <n>\"; wait for the server to close\n"
                 "  --connect-window W   handshakes in progress at once (default 256)\n"
                 "  --hold SECONDS       --idle: hold this long at most (default 60)\n"
-                "  --timeout SECONDS    end everything by then (default 120)\n");
+                "  --timeout SECONDS    end everything by then (default 120)\n"
+                "  --tls-ca FILE        speak TLS; verify the server's certificate against FILE\n"
+                "  --tls-name NAME      the name (or address) the server's certificate must have\n"
+                "                       (default: --host)\n"
+                "  --tls-certificate FILE, --tls-key FILE   present this client certificate\n");
 }
 
 static int parse_ulong(const char *s, unsigned long *v) {
@@ -580,7 +813,8 @@ static bool app_name_valid(const char *app) {
 
 static int parse_options(int argc, char **argv, struct options *o) {
         enum { O_CONNECTIONS = 256, O_MESSAGES, O_SHORT, O_IDLE, O_HOST, O_PORT, O_SIZE, O_IN_FLIGHT,
-               O_ACK, O_NO_ACK, O_WINDOW, O_HOLD, O_TIMEOUT, O_SYSLOG, O_HELP };
+               O_ACK, O_NO_ACK, O_WINDOW, O_HOLD, O_TIMEOUT, O_SYSLOG, O_TLS_CA, O_TLS_NAME, O_TLS_CERT,
+               O_TLS_KEY, O_HELP };
         static const struct option options[] = {
                 { "connections", required_argument, NULL, O_CONNECTIONS },
                 { "messages", required_argument, NULL, O_MESSAGES },
@@ -596,6 +830,10 @@ static int parse_options(int argc, char **argv, struct options *o) {
                 { "hold", required_argument, NULL, O_HOLD },
                 { "timeout", required_argument, NULL, O_TIMEOUT },
                 { "syslog", required_argument, NULL, O_SYSLOG },
+                { "tls-ca", required_argument, NULL, O_TLS_CA },
+                { "tls-name", required_argument, NULL, O_TLS_NAME },
+                { "tls-certificate", required_argument, NULL, O_TLS_CERT },
+                { "tls-key", required_argument, NULL, O_TLS_KEY },
                 { "help", no_argument, NULL, O_HELP },
                 { 0 },
         };
@@ -612,6 +850,20 @@ static int parse_options(int argc, char **argv, struct options *o) {
                 }
                 if (c == O_HOST || c == O_SYSLOG) {
                         *(c == O_HOST ? &o->host : &o->app_name) = optarg;
+                        continue;
+                }
+                switch (c) {
+                case O_TLS_CA:
+                        o->tls_ca = optarg;
+                        continue;
+                case O_TLS_NAME:
+                        o->tls_name = optarg;
+                        continue;
+                case O_TLS_CERT:
+                        o->tls_certificate = optarg;
+                        continue;
+                case O_TLS_KEY:
+                        o->tls_key = optarg;
                         continue;
                 }
                 if (c == O_ACK || c == O_NO_ACK) {
@@ -657,7 +909,9 @@ static int parse_options(int argc, char **argv, struct options *o) {
         if (optind < argc || o->mode == MODE_NONE || o->port < 1 || o->port > 65535 || o->count < 1 ||
             o->count > UINT32_MAX || o->messages < 1 || o->messages > UINT32_MAX || o->size < 40 ||
             o->size > OUT_BUFFER_SIZE || o->in_flight < 1 || o->connect_window < 1 ||
-            (ack && o->mode != MODE_SHORT) || (ack && no_ack) || !app_name_valid(o->app_name))
+            (ack && o->mode != MODE_SHORT) || (ack && no_ack) || !app_name_valid(o->app_name) ||
+            (!o->tls_ca && (o->tls_name || o->tls_certificate || o->tls_key)) ||
+            !o->tls_certificate != !o->tls_key)
                 return -1;
         /* --connections and --idle end with "OK <n>" unless told otherwise;
          * --short closes without waiting unless told to wait. */
@@ -680,6 +934,13 @@ static void report(const struct ctx *x, double seconds) {
         if (s->timeouts)
                 fprintf(stderr, "loadgen: %lu connections still open at the %.0f s deadline\n", s->timeouts,
                         x->o.timeout);
+        if (x->tls) {
+                if (s->tls_error[0])
+                        fprintf(stderr, "loadgen: TLS: the first failure: %s\n", s->tls_error);
+                /* The session of the first connection, to see that servers did the same work. */
+                printf("tls version=%s cipher=%s unclean_closes=%lu\n", s->tls_version[0] ? s->tls_version : "-",
+                       s->tls_cipher[0] ? s->tls_cipher : "-", s->tls_unclean);
+        }
         printf("result mode=%s connections=%lu messages=%lu size=%lu sent=%" PRIu64 " confirmed=%" PRIu64
                " mismatches=%lu errors=%lu timeouts=%lu established=%lu dropped=%lu start_us=%" PRIu64
                " connect_s=%.3f seconds=%.3f\n",
@@ -722,6 +983,18 @@ int main(int argc, char **argv) {
                         x.n_slots, limit);
                 return 2;
         }
+        /* OpenSSL writes with write(), not send(MSG_NOSIGNAL): a server that
+         * closes must not kill us. */
+        if (x.o.tls_ca)
+                signal(SIGPIPE, SIG_IGN);
+        if (x.o.tls_ca && !(x.tls = tls_client_context(&x.o))) {
+                char reason[256];
+
+                ERR_error_string_n(ERR_peek_last_error(), reason, sizeof(reason));
+                fprintf(stderr, "loadgen: TLS setup with %s%s%s failed: %s\n", x.o.tls_ca,
+                        x.o.tls_certificate ? " and " : "", x.o.tls_certificate ? x.o.tls_certificate : "", reason);
+                return 2;
+        }
         x.conns = calloc(x.n_slots, sizeof(*x.conns));
         if (!x.conns) {
                 fprintf(stderr, "loadgen: out of memory\n");
@@ -750,6 +1023,7 @@ int main(int argc, char **argv) {
         r = run(&x);
         report(&x, mono() - x.t0);
         free(x.conns);
+        SSL_CTX_free(x.tls);
         close(x.epfd);
         close(x.sigfd);
         return r < 0 || x.st.errors || x.st.mismatches ? 1 : 0;
