@@ -16,7 +16,11 @@
  * structured data as SD_META_32473_SEQ/CONN, MESSAGE = the frame's MSG, and
  * the messages spread over --connections N (default 100) as loadgen sends
  * them (REMOTE_PORT and HARK_CONNECTION per connection): journald's ceiling
- * for entries of that shape, 13 fields instead of 6. */
+ * for entries of that shape, 13 fields instead of 6.
+ *
+ * --field NAME=VALUE (up to 8 times) adds a field to every entry: the bench's
+ * TLS workload T adds the client certificate's REMOTE_TLS_SUBJECT and
+ * REMOTE_TLS_SHA256, as harkd does for a certified client. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -59,6 +63,12 @@ static void syslog_msg(char *msg, size_t room, const char *app, unsigned long si
         msg[n] = '\0';
 }
 
+#define EXTRA_MAX 8
+
+/* --field: added to every entry. */
+static struct iovec extra[EXTRA_MAX];
+static int n_extra;
+
 static double mono(void) {
         struct timespec ts;
 
@@ -73,7 +83,7 @@ static double tv_seconds(struct timeval tv) {
 /* The fields harkd writes for one line of loadgen (6). */
 static int send_line(const char *ident, unsigned long size, unsigned long seq) {
         char message[4096 + 8];
-        struct iovec iov[6];
+        struct iovec iov[6 + EXTRA_MAX];
         /* "MESSAGE=" + the line loadgen would send, without its '\n'. */
         int n = snprintf(message, sizeof(message), "MESSAGE=bench 0 %lu ", seq);
 
@@ -84,7 +94,8 @@ static int send_line(const char *ident, unsigned long size, unsigned long seq) {
         iov[3] = (struct iovec) { (char *) "REMOTE_ADDR=127.0.0.1", 21 };
         iov[4] = (struct iovec) { (char *) "REMOTE_PORT=40000", 17 };
         iov[5] = (struct iovec) { (char *) "HARK_CONNECTION=1", 17 };
-        return sd_journal_sendv(iov, 6);
+        memcpy(iov + 6, extra, sizeof(extra[0]) * (size_t) n_extra);
+        return sd_journal_sendv(iov, 6 + n_extra);
 }
 
 /* The fields harkd writes for one frame of `loadgen --syslog` (13): message
@@ -94,7 +105,7 @@ static int send_syslog(const char *app, const char *ident, unsigned long size, u
                        unsigned long seq) {
         unsigned long conn = seq % connections, nr = seq / connections;
         char message[4096 + 8], sd_seq[64], sd_conn[64], port[32], id[48];
-        struct iovec iov[13];
+        struct iovec iov[13 + EXTRA_MAX];
         int i = 0;
 
         memcpy(message, "MESSAGE=", 8);
@@ -118,7 +129,8 @@ static int send_syslog(const char *app, const char *ident, unsigned long size, u
         FIELD(port);
         FIELD(id);
 #undef FIELD
-        return sd_journal_sendv(iov, i);
+        memcpy(iov + i, extra, sizeof(extra[0]) * (size_t) n_extra);
+        return sd_journal_sendv(iov, i + n_extra);
 }
 
 int main(int argc, char **argv) {
@@ -128,11 +140,13 @@ int main(int argc, char **argv) {
                 { "size", required_argument, NULL, 's' },
                 { "syslog", no_argument, NULL, 'S' },
                 { "connections", required_argument, NULL, 'c' },
+                { "field", required_argument, NULL, 'f' },
                 { "help", no_argument, NULL, 'h' },
                 { 0 },
         };
         static const char usage[] =
-                "Usage: ceiling --identifier ID [--messages K] [--size 40..4096] [--syslog [--connections N]]\n";
+                "Usage: ceiling --identifier ID [--messages K] [--size 40..4096] [--syslog [--connections N]]\n"
+                "               [--field NAME=VALUE]...\n";
         const char *identifier = NULL;
         unsigned long messages = 100000, size = 100, errors = 0, connections = 100;
         char ident[300];
@@ -143,7 +157,7 @@ int main(int argc, char **argv) {
         double t0, seconds;
         int c;
 
-        while ((c = getopt_long(argc, argv, "i:n:s:Sc:h", options, NULL)) != -1)
+        while ((c = getopt_long(argc, argv, "i:n:s:Sc:f:h", options, NULL)) != -1)
                 switch (c) {
                 case 'i':
                         identifier = optarg;
@@ -159,6 +173,15 @@ int main(int argc, char **argv) {
                         break;
                 case 'c':
                         connections = strtoul(optarg, NULL, 10);
+                        break;
+                case 'f':
+                        /* journald takes upper-case letters, digits and '_' before the '='. */
+                        if (n_extra == EXTRA_MAX || !strchr(optarg, '=') || optarg[0] == '=' ||
+                            strspn(optarg, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != strcspn(optarg, "=")) {
+                                fprintf(stderr, "%s", usage);
+                                return 2;
+                        }
+                        extra[n_extra++] = (struct iovec) { optarg, strlen(optarg) };
                         break;
                 case 'h':
                         printf("%s", usage);

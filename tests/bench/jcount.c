@@ -18,7 +18,13 @@
  * them, REMOTE_ADDR), and that no (conn, seq) came twice. Adds
  * "checked=K bad=B duplicates=D" to the result line; the first bad entry is
  * described on stderr. The second pass runs after the last entry was
- * stamped, so it does not slow what is measured. */
+ * stamped, so it does not slow what is measured.
+ *
+ * --check-lines: the same second pass for loadgen's plain lines: MESSAGE is
+ * "bench <conn> <seq> x...", no (conn, seq) twice. --check-field NAME=VALUE
+ * (up to 4 times; implies --check-lines without --check-syslog): every
+ * counted entry carries that field with that value as well (workload T:
+ * the client certificate's REMOTE_TLS_SUBJECT and REMOTE_TLS_SHA256). */
 #include <errno.h>
 #include <stdbool.h>
 #include <getopt.h>
@@ -29,7 +35,12 @@
 #include <systemd/sd-journal.h>
 #include <time.h>
 
+#define CHECK_FIELDS_MAX 4
+
 struct check {
+        bool syslog;            /* the entries are parsed RFC 5424 frames, else lines */
+        const char *fields[CHECK_FIELDS_MAX];   /* NAME=VALUE each entry must hold */
+        size_t n_fields;
         uint64_t *keys;         /* conn << 32 | seq of every good entry */
         size_t n_keys, cap;
         unsigned long long checked, bad, duplicates;
@@ -88,19 +99,52 @@ static const char *check_entry(sd_journal *j, unsigned long *conn, unsigned long
         return NULL;
 }
 
+/* NULL when MESSAGE is loadgen's line "bench <conn> <seq> x...", else why not. */
+static const char *check_line(sd_journal *j, unsigned long *conn, unsigned long *seq) {
+        char buf[512];
+        const char *v = field(j, "MESSAGE", buf, sizeof(buf));
+        int n = 0;
+
+        if (!v || sscanf(v, "bench %lu %lu x%n", conn, seq, &n) != 2 || n == 0)
+                return "MESSAGE is not a line of loadgen";
+        return NULL;
+}
+
+/* NULL when the entry holds every --check-field, else which it lacks. */
+static const char *check_fields(sd_journal *j, const struct check *k) {
+        static char why[768];
+        char name[128], buf[512];
+
+        for (size_t i = 0; i < k->n_fields; i++) {
+                size_t len = strcspn(k->fields[i], "=");
+                const char *v;
+
+                snprintf(name, sizeof(name), "%.*s", (int) len, k->fields[i]);
+                v = field(j, name, buf, sizeof(buf));
+                if (!v || strcmp(v, k->fields[i] + len + 1) != 0) {
+                        snprintf(why, sizeof(why), "%s=%s, not %s", name, v ? v : "(absent)", k->fields[i] + len + 1);
+                        return why;
+                }
+        }
+        return NULL;
+}
+
 static int cmp_u64(const void *a, const void *b) {
         uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
 
         return x < y ? -1 : x > y;
 }
 
-/* The second pass of --check-syslog over the entries that matched. */
+/* The second pass (--check-syslog, --check-lines) over the entries that matched. */
 static int check_all(sd_journal *j, struct check *k) {
         int r = sd_journal_seek_head(j);
 
         while (r >= 0 && (r = sd_journal_next(j)) > 0) {
                 unsigned long conn = 0, seq = 0;
-                const char *why = check_entry(j, &conn, &seq);
+                const char *why = k->syslog ? check_entry(j, &conn, &seq) : check_line(j, &conn, &seq);
+
+                if (!why)
+                        why = check_fields(j, k);
 
                 k->checked++;
                 if (why) {
@@ -141,6 +185,8 @@ int main(int argc, char **argv) {
                 { "timeout", required_argument, NULL, 't' },
                 { "settle", required_argument, NULL, 's' },
                 { "check-syslog", no_argument, NULL, 'c' },
+                { "check-lines", no_argument, NULL, 'l' },
+                { "check-field", required_argument, NULL, 'f' },
                 { "help", no_argument, NULL, 'h' },
                 { 0 },
         };
@@ -154,7 +200,7 @@ int main(int argc, char **argv) {
         bool check = false;
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "i:n:t:s:ch", options, NULL)) != -1)
+        while ((c = getopt_long(argc, argv, "i:n:t:s:clf:h", options, NULL)) != -1)
                 switch (c) {
                 case 'i':
                         identifier = optarg;
@@ -169,10 +215,22 @@ int main(int argc, char **argv) {
                         settle = strtod(optarg, NULL);
                         break;
                 case 'c':
+                        check = k.syslog = true;
+                        break;
+                case 'l':
+                        check = true;
+                        break;
+                case 'f':
+                        if (k.n_fields == CHECK_FIELDS_MAX || !strchr(optarg, '=') || optarg[0] == '=') {
+                                fprintf(stderr, "jcount: --check-field NAME=VALUE, at most %d times\n", CHECK_FIELDS_MAX);
+                                return 2;
+                        }
+                        k.fields[k.n_fields++] = optarg;
                         check = true;
                         break;
                 case 'h':
-                        printf("Usage: jcount --identifier ID [--expect N] [--timeout S] [--settle S] [--check-syslog]\n");
+                        printf("Usage: jcount --identifier ID [--expect N] [--timeout S] [--settle S]\n"
+                               "              [--check-syslog | --check-lines] [--check-field NAME=VALUE]...\n");
                         return 0;
                 default:
                         return 2;
