@@ -406,11 +406,10 @@ static int add_file_name(struct config_source *src, const char *name, size_t *fi
         return 0;
 }
 
-/* Reads the file at path if it is a regular file of at most max bytes.
- * Neither open() nor read() may block on what it is: a FIFO is refused by
- * stat() before it is opened, and O_NONBLOCK covers one put in its place
- * between the two. A device would act on being opened. */
-static int read_regular_file(const char *path, size_t max, char **text, size_t *length, const char **reason) {
+/* Neither open() nor read() may block on what the file is: a FIFO is
+ * refused by stat() before it is opened, and O_NONBLOCK covers one put in
+ * its place between the two. A device would act on being opened. */
+int read_regular_file(const char *path, size_t max, char **text, size_t *length, const char **reason) {
         struct stat st;
         size_t n = 0, size;
         char *buffer = NULL;

@@ -3,6 +3,8 @@
  * takes each line of that string back to its file and line for errors. */
 #pragma once
 
+#include <stddef.h>
+
 /* Room for a config error: "FILE:LINE: KEY: reason". */
 #define CONFIG_ERROR_MAX 512
 
@@ -10,6 +12,12 @@
 #define CONFIG_TEXT_MAX (1024 * 1024)
 
 struct config_source;
+
+/* Reads the file at path into *text (NUL-terminated, *length bytes; free()
+ * it) if it is a regular file of at most max bytes, never blocking on what it
+ * is. Returns 0, or -errno (-EISDIR, -EFBIG) or -EINVAL with reason set
+ * ("not a regular file"). Also for the other files a config names (TLS). */
+int read_regular_file(const char *path, size_t max, char **text, size_t *length, const char **reason);
 
 /* Reads the file at path and its @includes (regular files only, never blocking) into *ret; -errno or -EINVAL with "FILE[:LINE]: reason" in error. */
 int config_source_read_file(struct config_source **ret, const char *path, char error[CONFIG_ERROR_MAX]);

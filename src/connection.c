@@ -14,6 +14,7 @@
 #include "events.h"
 #include "journal.h"
 #include "log.h"
+#include "tls.h"
 #include "util.h"
 
 /* On the way out, read at most this much of what the peer already sent, so a
@@ -21,6 +22,9 @@
 #define END_READ_MAX (1024 * 1024)
 /* Small: in `thread` mode every connection has one on its own stack. */
 #define READ_CHUNK 4096
+/* How long "OK <n>" may take to go out over TLS (plain TCP never waits:
+ * the reply fits any socket buffer). */
+#define TLS_REPLY_TIMEOUT_MS 1000
 
 #if defined(__GNUC__)
 __attribute__((format(printf, 3, 4)))
@@ -40,7 +44,9 @@ static void add_context(struct connection *c, size_t *used, const char *format, 
         *used += (size_t) n + 1;
 }
 
-static void build_context(struct connection *c) {
+/* The facts of the connection; with the identity a client certificate
+ * proved, once the TLS handshake has verified one (subject non-NULL). */
+static void build_context(struct connection *c, const char *subject, const char *fingerprint) {
         size_t used = 0;
 
         c->n_context = 0;
@@ -51,6 +57,10 @@ static void build_context(struct connection *c) {
         } else {
                 add_context(c, &used, "REMOTE_ADDR=%s", c->peer.address);
                 add_context(c, &used, "REMOTE_PORT=%u", c->peer.port);
+        }
+        if (subject) {
+                add_context(c, &used, "REMOTE_TLS_SUBJECT=%s", subject);
+                add_context(c, &used, "REMOTE_TLS_SHA256=%s", fingerprint);
         }
         add_context(c, &used, "HARK_CONNECTION=%" PRIu64, c->id);
 }
@@ -65,6 +75,52 @@ static void setup_framer(struct connection *c, bool nul_ends_line) {
                             nul_ends_line ? FRAMER_NUL_ENDS_LINE : 0);
 }
 
+static int handshake_bound_ms(const struct connection *c) {
+        int idle_ms = atomic_load_explicit(&c->server->shared->idle_timeout_ms, memory_order_relaxed);
+
+        return idle_ms > 0 && idle_ms < CONNECTION_HANDSHAKE_MAX_MS ? idle_ms : CONNECTION_HANDSHAKE_MAX_MS;
+}
+
+static void start_tls(struct connection *c) {
+        struct tls_context *ctx = server_config_tls(c->config);
+
+        /* A TLS listener exists only with tls_port, which only a restart changes. */
+        assert(ctx);
+        c->handshaking = true;
+        c->handshake_deadline_ms = now_ms() + handshake_bound_ms(c);
+        c->tls = tls_session_new(ctx, c->fd);
+        if (!c->tls)
+                c->error = -ENOMEM;
+}
+
+/* Moves the TLS handshake on. Returns 1 once it is done (the connection's
+ * context then carries the client certificate's identity, if any), -EAGAIN
+ * while it waits, or -errno. */
+static int advance_handshake(struct connection *c) {
+        char subject[TLS_SUBJECT_MAX], fingerprint[TLS_FINGERPRINT_MAX];
+        int r;
+
+        if (!c->tls)
+                return c->error;
+        r = tls_session_handshake(c->tls);
+        c->wants_write = r == -EAGAIN && tls_session_wants_write(c->tls);
+        if (r == 1)
+                r = tls_session_peer(c->tls, subject, fingerprint);
+        if (r < 0) {
+                if (r != -EAGAIN)
+                        c->error = r;
+                return r;
+        }
+        c->handshaking = false;
+        build_context(c, r == 1 ? subject : NULL, fingerprint);
+        /* No message has been framed yet: the builder holds nothing. */
+        entry_builder_done(&c->entry);
+        entry_builder_init(&c->entry, c->config, c->context, c->n_context);
+        log_connection(c, LOG_DEBUG, EVENT_CONN_OPENED, "Connection %" PRIu64 " from %s: TLS handshake done%s%s",
+                       c->id, c->peer.name, r == 1 ? ", client certificate " : "", r == 1 ? subject : "");
+        return 1;
+}
+
 void connection_init(struct connection *c, struct server *s, const struct accepted *a) {
         assert(a->fd >= 0);
         memset(c, 0, sizeof(*c));
@@ -76,14 +132,22 @@ void connection_init(struct connection *c, struct server *s, const struct accept
         server_note_serving(s, c->slot);
         c->config = server_config_acquire(s);
         setup_framer(c, c->config->format == FORMAT_SYSLOG);
-        build_context(c);
+        build_context(c, NULL, NULL);
         entry_builder_init(&c->entry, c->config, c->context, c->n_context);
-        log_connection(c, LOG_DEBUG, EVENT_CONN_OPENED, "Connection %" PRIu64 " from %s opened", c->id,
-                       c->peer.name);
+        if (a->tls)
+                start_tls(c);
+        log_connection(c, LOG_DEBUG, EVENT_CONN_OPENED, "Connection %" PRIu64 " from %s opened%s", c->id,
+                       c->peer.name, a->tls ? " (TLS)" : "");
 }
 
 void connection_done(struct connection *c) {
         server_forget_fd(c->server, c->slot);
+        if (c->tls) {
+                if (!c->handshaking)
+                        tls_session_shutdown(c->tls);
+                tls_session_free(c->tls);
+                c->tls = NULL;
+        }
         if (c->fd >= 0)
                 close(c->fd);
         c->fd = -1;
@@ -205,34 +269,60 @@ static void note_progress(struct connection *c, bool ended_messages, size_t byte
         }
 }
 
-ssize_t connection_receive(struct connection *c, char *buffer, size_t size) {
-        ssize_t n = recv(c->fd, buffer, size, MSG_DONTWAIT);
+/* Reads what the socket holds, through the TLS session if there is one:
+ * bytes, 0 at the end of the stream (a TLS close_notify), -EAGAIN, -errno. */
+static ssize_t transport_read(struct connection *c, char *buffer, size_t size) {
+        ssize_t n;
+
+        if (c->tls) {
+                n = tls_session_read(c->tls, buffer, size);
+                c->wants_write = n == -EAGAIN && tls_session_wants_write(c->tls);
+                return n;
+        }
+        n = recv(c->fd, buffer, size, MSG_DONTWAIT);
+        if (n >= 0)
+                return n;
+        return errno == EINTR || errno == EWOULDBLOCK ? -EAGAIN : -errno;
+}
+
+/* Frames n bytes that arrived into journal entries. */
+static int take_bytes(struct connection *c, char *buffer, size_t n) {
+        uint64_t before = c->received;
         int r;
 
-        if (n < 0) {
-                if (errno == EINTR || errno == EWOULDBLOCK)
-                        return -EAGAIN;
-                c->error = -errno;
-                return c->error;
+        if (!c->stream_started) {
+                c->stream_started = true;
+                if (c->config->format == FORMAT_AUTO && buffer[0] == '<')
+                        setup_framer(c, true);
         }
-        if (n > 0) {
-                uint64_t before = c->received;
+        /* Never evicted while its messages go to the journal (a slow
+         * journald): its client would send again what is logged. */
+        server_note_delivering(c->server, c->slot, true);
+        r = framer_feed(&c->framer, buffer, n, deliver, c);
+        confirm_sent(c);
+        server_note_delivering(c->server, c->slot, false);
+        note_progress(c, c->received != before, n);
+        return r;
+}
 
-                if (!c->stream_started) {
-                        c->stream_started = true;
-                        if (c->config->format == FORMAT_AUTO && buffer[0] == '<')
-                                setup_framer(c, true);
-                }
-                /* Never evicted while its messages go to the journal (a slow
-                 * journald): its client would send again what is logged. */
-                server_note_delivering(c->server, c->slot, true);
-                r = framer_feed(&c->framer, buffer, (size_t) n, deliver, c);
-                confirm_sent(c);
-                server_note_delivering(c->server, c->slot, false);
-                note_progress(c, c->received != before, (size_t) n);
+ssize_t connection_receive(struct connection *c, char *buffer, size_t size) {
+        ssize_t n, more;
+        int r;
+
+        if (c->handshaking && (r = advance_handshake(c)) < 0)
+                return r;
+        n = more = transport_read(c, buffer, size);
+        /* Bytes a TLS session has decrypted already are invisible to
+         * poll(2) and epoll: take them now, or they would wait for the
+         * peer's next packet. */
+        while (more > 0) {
+                r = take_bytes(c, buffer, (size_t) more);
                 if (r < 0)
                         return c->error = r;
+                more = c->tls && tls_session_has_pending(c->tls) ? transport_read(c, buffer, size) : 0;
         }
+        if (n < 0 && n != -EAGAIN)
+                c->error = (int) n;
         return n;
 }
 
@@ -244,7 +334,13 @@ void connection_trim(struct connection *c) {
 bool connection_has_unread_data(const struct connection *c) {
         char byte;
 
+        if (c->tls && tls_session_has_pending(c->tls))
+                return true;
         return recv(c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+}
+
+short connection_poll_events(const struct connection *c) {
+        return c->wants_write ? POLLOUT : POLLIN;
 }
 
 static bool read_already_sent(struct connection *c) {
@@ -279,7 +375,8 @@ static void log_failure(struct connection *c) {
                 log_connection(c, LOG_NOTICE, EVENT_CONN_CLOSED,
                                "Connection %" PRIu64 " from %s failed: %s; %" PRIu64 " messages "
                                "logged; %u similar failures not reported before this one",
-                               c->id, c->peer.name, strerror(-c->error), c->delivered, suppressed);
+                               c->id, c->peer.name, c->tls ? tls_session_error(c->tls) : strerror(-c->error),
+                               c->delivered, suppressed);
 }
 
 static void log_evicted(struct connection *c) {
@@ -294,11 +391,50 @@ static void log_evicted(struct connection *c) {
                                c->id, c->peer.name, ADMISSION_EVICT_IDLE_MS, c->delivered, suppressed);
 }
 
+/* A connection that ended before its TLS handshake did: nothing of it was
+ * read, nothing is logged but this (peers cause it at will: rate-limited). */
+static void end_handshake(struct connection *c, enum connection_end why) {
+        unsigned suppressed;
+        char reason[TLS_ERROR_MAX + 64];
+
+        if (why == CONNECTION_EVICTED) {
+                log_evicted(c);
+                return;
+        }
+        if (why == CONNECTION_DRAINED) {
+                log_connection(c, LOG_INFO, EVENT_CONN_CLOSED, "Connection %" PRIu64 " from %s closed as harkd "
+                               "stops, before its TLS handshake ended", c->id, c->peer.name);
+                return;
+        }
+        atomic_fetch_add(&c->server->counters->tls_failed, 1);
+        if (!log_ratelimit_pass(&c->server->counters->logs.tls_failed, &suppressed))
+                return;
+        if (why == CONNECTION_TIMED_OUT)
+                snprintf(reason, sizeof(reason), "it did not end within %d ms", handshake_bound_ms(c));
+        else
+                snprintf(reason, sizeof(reason), "%s", c->tls ? tls_session_error(c->tls) : strerror(-c->error));
+        log_connection(c, LOG_WARNING, EVENT_TLS_FAILED,
+                       "TLS handshake with %s failed: %s; connection %" PRIu64 " closed, nothing of it logged; "
+                       "%u similar failures not reported before this one", c->peer.name, reason, c->id, suppressed);
+}
+
+/* Sends "OK <n>": a peer that closed fully cannot read it; that is fine. */
+static void send_reply(struct connection *c, const char *reply) {
+        if (c->tls)
+                (void) tls_session_write_all(c->tls, reply, strlen(reply), TLS_REPLY_TIMEOUT_MS);
+        else
+                (void) send_all(c->fd, reply, strlen(reply));
+}
+
 void connection_end(struct connection *c, enum connection_end why) {
         char reply[32];
 
         if (c->slot && admission_evicted(c->slot))
                 why = CONNECTION_EVICTED;
+        if (c->handshaking) {
+                end_handshake(c, why);
+                return;
+        }
         if (why != CONNECTION_EOF && why != CONNECTION_FAILED && why != CONNECTION_EVICTED &&
             read_already_sent(c))
                 why = CONNECTION_EOF;
@@ -316,8 +452,7 @@ void connection_end(struct connection *c, enum connection_end why) {
         switch (why) {
         case CONNECTION_EOF:
                 snprintf(reply, sizeof(reply), "OK %" PRIu64 "\n", c->delivered);
-                /* A peer that closed fully cannot read it; that is fine. */
-                (void) send_all(c->fd, reply, strlen(reply));
+                send_reply(c, reply);
                 log_connection(c, LOG_DEBUG, EVENT_CONN_CLOSED,
                                "Connection %" PRIu64 " from %s closed: %" PRIu64 " of %" PRIu64 " messages logged",
                                c->id, c->peer.name, c->delivered, c->received);
@@ -345,7 +480,8 @@ void connection_end(struct connection *c, enum connection_end why) {
 
 int connection_poll_timeout(const struct connection *c) {
         int idle_ms = atomic_load_explicit(&c->server->shared->idle_timeout_ms, memory_order_relaxed), wait;
-        long long deadline = idle_ms > 0 && c->pending_since_ms > 0 ? c->pending_since_ms + idle_ms : -1;
+        long long deadline = c->handshaking ? c->handshake_deadline_ms
+                             : idle_ms > 0 && c->pending_since_ms > 0 ? c->pending_since_ms + idle_ms : -1;
 
         if (server_stopping(c->server)) {
                 long long drain = atomic_load(&c->server->drain_deadline);
@@ -365,11 +501,11 @@ void connection_serve(struct connection *c) {
         char buffer[READ_CHUNK];
 
         for (;;) {
+                ssize_t n = connection_receive(c, buffer, sizeof(buffer));
                 struct pollfd pfd[2] = {
-                        { .fd = c->fd, .events = POLLIN },
+                        { .fd = c->fd, .events = connection_poll_events(c) },
                         { .fd = c->server->stop_fd, .events = POLLIN },
                 };
-                ssize_t n = connection_receive(c, buffer, sizeof(buffer));
                 int r;
 
                 if (n > 0) {

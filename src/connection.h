@@ -51,15 +51,23 @@ struct connection {
         size_t bytes_since_progress;    /* received since admission last heard of progress */
         bool failure_logged;
         int error;                      /* -errno of a failed read (-EBADMSG: framing), for the log */
+        /* On a TLS listener: the session, NULL on plain TCP and unix. Until
+         * its handshake is done no byte reaches the framer, and it has a
+         * deadline of its own (connection_poll_timeout()). */
+        struct tls_session *tls;
+        bool handshaking;
+        long long handshake_deadline_ms;
+        bool wants_write;               /* the session waits for room in the socket, not for bytes */
         /* The facts about the connection in each of its entries and in
          * harkd's log lines about it: the peer, HARK_CONNECTION. */
         struct iovec context[ENTRY_CONTEXT_MAX];
         size_t n_context;
-        char context_text[256];
+        char context_text[1024];        /* room for a TLS subject (TLS_SUBJECT_MAX) */
         struct entry_builder entry;
         /* For drivers that keep connections in lists (epoll). */
         struct connection *prev, *next;
         struct list *list;
+        bool watching_write;            /* epoll: registered for EPOLLOUT */
 };
 
 /* Takes over the accepted connection a (its fd is then the connection's). */
@@ -86,12 +94,21 @@ bool connection_has_unread_data(const struct connection *c);
  * as a last message and, after a clean end of stream, answers "OK <n>". */
 void connection_end(struct connection *c, enum connection_end why);
 
+/* The events a driver waits for before calling connection_receive() again
+ * after -EAGAIN: POLLIN, or POLLOUT while a TLS handshake waits to write. */
+short connection_poll_events(const struct connection *c);
+
+/* A TLS handshake must end within the idle timeout, and never takes longer
+ * than this (also with timeout = 0): a peer that stalls it holds a slot. */
+#define CONNECTION_HANDSHAKE_MAX_MS 10000
+
 /* A reload may shorten the idle timeout of connections that are waiting:
  * they look at it again at least this often. */
 #define CONNECTION_RECHECK_MS 1000
 
-/* Milliseconds to wait for the connection: until its deadline (the idle
- * timeout, which runs only while a message is pending, from its first byte:
+/* Milliseconds to wait for the connection: until its deadline (a TLS
+ * handshake's bound; the idle timeout, which runs only while a message is
+ * pending, from its first byte:
  * a connection between messages may stay silent for ever, and a sender that
  * drips a message byte by byte does not restart the clock; or the drain
  * bound once stopping) but at most CONNECTION_RECHECK_MS; 0 when the

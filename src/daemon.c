@@ -13,7 +13,9 @@
 #include "log.h"
 #include "mode.h"
 #include "notify.h"
+#include "privilege.h"
 #include "server.h"
+#include "tls.h"
 #include "util.h"
 
 /* Each connection is a descriptor: the soft limit of 1024 that systemd and
@@ -29,13 +31,39 @@ static void raise_fd_limit(void) {
         }
 }
 
+static bool any_tls(const struct listeners *l) {
+        for (size_t i = 0; i < l->n; i++)
+                if (l->tls[i])
+                        return true;
+        return l->connection_fd >= 0 && l->connection_tls;
+}
+
+/* Under socket activation the units decide what listens; they must agree
+ * with the config on TLS, or TLS clients would meet a plain listener. */
+static int check_passed_tls(const struct hark_config *config, const struct listeners *l, char *error, size_t size) {
+        if (any_tls(l) && !config->tls_port) {
+                snprintf(error, size, "systemd passed a socket named \"" LISTENER_TLS_NAME "\" but tls_port, "
+                         "tls_certificate and tls_key are not set in the config");
+                return -EINVAL;
+        }
+        if (!any_tls(l) && config->tls_port)
+                log_warning("tls_port is set, but systemd passed no socket named \"" LISTENER_TLS_NAME "\": no TLS "
+                            "listener (after editing harkd.conf: systemctl daemon-reload, then restart the sockets)");
+        return 0;
+}
+
 static int open_listeners(const struct hark_config *config, struct listeners *l) {
         char error[512];
         int r;
 
         r = listeners_from_systemd(l, error, sizeof(error));
-        if (r == 0)
-                r = listeners_bind(l, config->host, config->port, config->backlog, error, sizeof(error));
+        if (r > 0)
+                r = check_passed_tls(config, l, error, sizeof(error));
+        else if (r == 0) {
+                r = listeners_bind(l, config->host, config->port, config->backlog, false, error, sizeof(error));
+                if (r >= 0 && config->tls_port)
+                        r = listeners_bind(l, config->host, config->tls_port, config->backlog, true, error, sizeof(error));
+        }
         if (r < 0) {
                 log_error("%s", error);
                 return r;
@@ -43,10 +71,22 @@ static int open_listeners(const struct hark_config *config, struct listeners *l)
         for (size_t i = 0; i < l->n; i++) {
                 char name[128];
                 listener_name(l->fds[i], name, sizeof(name));
-                log_event(LOG_INFO, EVENT_LISTENING, NULL, 0, "Listening on %s%s", name,
+                log_event(LOG_INFO, EVENT_LISTENING, NULL, 0, "Listening on %s%s%s", name, l->tls[i] ? " (TLS)" : "",
                           l->from_systemd ? " (socket from systemd)" : "");
         }
         return 0;
+}
+
+/* harkd -t: the TLS files must load as they will at start. */
+static int test_tls_files(const struct hark_config *config, char *error, size_t size) {
+        struct tls_context *ctx = NULL;
+        int r;
+
+        if (!config->tls_port)
+                return 0;
+        r = tls_context_new(&ctx, config, error, size);
+        tls_context_unref(ctx);
+        return r;
 }
 
 static const struct server_driver *driver_for(const struct hark_config *config, const struct listeners *l) {
@@ -76,6 +116,8 @@ int daemon_main(const struct daemon_options *opts) {
         /* Only -t looks host up: a start resolves it when it binds (or has
          * its sockets from systemd), and a reload keeps the running one. */
         r = (opts->test_only ? hark_config_load_resolving : hark_config_load)(&config, opts->config_path, error);
+        if (r >= 0 && opts->test_only)
+                r = test_tls_files(&config, error, sizeof(error));
         if (r < 0 || opts->test_only) {
                 if (r < 0)
                         fprintf(stderr, "harkd: %s\n", error);
@@ -89,16 +131,23 @@ int daemon_main(const struct daemon_options *opts) {
 
         listeners_init(&listeners);
         r = open_listeners(&config, &listeners);
+        /* With its sockets open harkd needs no privilege: a port below
+         * 1024 was the only one. Before any thread starts: capabilities
+         * are per thread. */
+        if (r >= 0 && (r = privileges_drop(error, sizeof(error))) < 0)
+                log_error("%s", error);
         if (r < 0) {
+                listeners_close(&listeners);
                 hark_config_done(&config);
                 return 1;
         }
-        r = server_init(&server, opts->config_path, &config, &listeners, driver_for(&config, &listeners));
+        r = server_init(&server, opts->config_path, &config, &listeners, driver_for(&config, &listeners), error,
+                        sizeof(error));
         hark_config_done(&config);      /* empty once the server took it over */
         if (r >= 0)
                 r = server_handle_signals(&server);
         if (r < 0)
-                log_error("Failed to set up the server: %s", strerror(-r));
+                log_error("Failed to set up the server: %s", error[0] ? error : strerror(-r));
         else
                 r = serve(&server);
         log_event(LOG_INFO, EVENT_STOPPED, NULL, 0, "harkd stopped: %llu messages logged, %llu connections",

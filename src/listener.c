@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -61,7 +62,7 @@ fail:;
         return r;
 }
 
-int listeners_bind(struct listeners *l, const char *host, int port, int backlog, char *error, size_t size) {
+int listeners_bind(struct listeners *l, const char *host, int port, int backlog, bool tls, char *error, size_t size) {
         struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE }, *list = NULL;
         char service[16];
         int r;
@@ -88,41 +89,67 @@ int listeners_bind(struct listeners *l, const char *host, int port, int backlog,
                         listeners_close(l);
                         return fd;
                 }
+                l->tls[l->n] = tls;
                 l->fds[l->n++] = fd;
         }
         freeaddrinfo(list);
         return 0;
 }
 
+/* One socket systemd passed: a listener, or the connection of Accept=yes. */
+static int take_passed(struct listeners *l, int fd, bool tls, char *error, size_t size) {
+        int r = sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, -1);
+
+        if (r <= 0) {
+                snprintf(error, size, "Passed file descriptor %d is not a stream socket", fd);
+                return r < 0 ? r : -ENOTSOCK;
+        }
+        fd_set_cloexec(fd);
+        if (sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1) > 0) {
+                if (l->n == LISTENERS_MAX) {
+                        snprintf(error, size, "More than %d sockets passed", LISTENERS_MAX);
+                        return -E2BIG;
+                }
+                fd_set_nonblocking(fd, true);
+                l->tls[l->n] = tls;
+                l->fds[l->n++] = fd;
+        } else if (l->connection_fd < 0) {
+                l->connection_fd = fd;
+                l->connection_tls = tls;
+        } else {
+                snprintf(error, size, "More than one connected socket passed");
+                return -EINVAL;
+        }
+        return 0;
+}
+
+bool listeners_is_tls(const struct listeners *l, int fd) {
+        for (size_t i = 0; i < l->n; i++)
+                if (l->fds[i] == fd)
+                        return l->tls[i];
+        return false;
+}
+
+static bool named_tls(char **names, int i) {
+        return names && names[i] && strcmp(names[i], LISTENER_TLS_NAME) == 0;
+}
+
 int listeners_from_systemd(struct listeners *l, char *error, size_t size) {
-        int n = sd_listen_fds(1);
+        char **names = NULL;
+        int n = sd_listen_fds_with_names(1, &names), r = 0;
 
         if (n < 0) {
                 snprintf(error, size, "Failed to read the sockets passed by systemd: %s", strerror(-n));
                 return n;
         }
-        for (int fd = SD_LISTEN_FDS_START; fd < SD_LISTEN_FDS_START + n; fd++) {
-                int r = sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, -1);
-
-                if (r <= 0) {
-                        snprintf(error, size, "Passed file descriptor %d is not a stream socket", fd);
-                        return r < 0 ? r : -ENOTSOCK;
-                }
-                fd_set_cloexec(fd);
-                if (sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1) > 0) {
-                        if (l->n == LISTENERS_MAX) {
-                                snprintf(error, size, "More than %d sockets passed", LISTENERS_MAX);
-                                return -E2BIG;
-                        }
-                        fd_set_nonblocking(fd, true);
-                        l->fds[l->n++] = fd;
-                } else if (l->connection_fd < 0) {
-                        l->connection_fd = fd;
-                } else {
-                        snprintf(error, size, "More than one connected socket passed");
-                        return -EINVAL;
-                }
-        }
+        for (int i = 0; i < n && r >= 0; i++)
+                r = take_passed(l, SD_LISTEN_FDS_START + i, named_tls(names, i), error, size);
+        if (names)
+                for (int i = 0; i < n; i++)
+                        free(names[i]);
+        free(names);
+        if (r < 0)
+                return r;
         l->from_systemd = n > 0;
         return n;
 }

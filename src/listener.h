@@ -7,18 +7,28 @@
 
 #define LISTENERS_MAX 16
 
+/* The name systemd passes a socket under (FileDescriptorName=) to say that
+ * its connections speak TLS. */
+#define LISTENER_TLS_NAME "tls"
+
 struct listeners {
         int fds[LISTENERS_MAX];         /* listening, non-blocking, CLOEXEC */
+        bool tls[LISTENERS_MAX];        /* fds[i] is a TLS listener */
         size_t n;
         bool from_systemd;
         int connection_fd;              /* Accept=yes: one connected socket, else -1 */
+        bool connection_tls;
 };
 
 void listeners_init(struct listeners *l);
 
-/* Binds and listens on every address host resolves to. On failure returns
- * -errno, closes what it opened and describes the failing step in error. */
-int listeners_bind(struct listeners *l, const char *host, int port, int backlog, char *error, size_t size);
+/* Binds and listens on every address host resolves to, marking them TLS
+ * listeners if tls. On failure returns -errno, closes what it opened and
+ * describes the failing step in error. */
+int listeners_bind(struct listeners *l, const char *host, int port, int backlog, bool tls, char *error, size_t size);
+
+/* Whether listening socket fd (one of l's) is a TLS listener. */
+bool listeners_is_tls(const struct listeners *l, int fd);
 
 /* Takes the sockets systemd passed, if any: returns how many (0 when not
  * socket-activated) or -errno with a description in error. */

@@ -4,7 +4,9 @@
  * no timer per connection: a loop keeps the connections with a message
  * pending in the order their messages began (pending_since_ms, which only
  * grows), so the head's deadline is always the next; the others, which have
- * no deadline, wait in a list of their own. */
+ * no deadline, wait in a list of their own. TLS connections still in their
+ * handshake wait in a third, in the order they opened: their bound is the
+ * same for all. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -35,7 +37,7 @@ struct loop {
         bool stopping;
         long long accept_resume_ms;     /* after EMFILE/ENFILE; -1 when not backing off */
         long long accept_warned_ms;     /* at most one warning a second */
-        struct list pending, quiet;
+        struct list handshaking, pending, quiet;
         char buffer[READ_BUFFER_SIZE];
 };
 
@@ -58,7 +60,7 @@ static void list_append(struct list *list, struct connection *c) {
 
 /* Into the list its state says, at the tail when its message began anew. */
 static void file(struct loop *l, struct connection *c, long long pending_since_before) {
-        struct list *want = c->pending_since_ms > 0 ? &l->pending : &l->quiet;
+        struct list *want = c->handshaking ? &l->handshaking : c->pending_since_ms > 0 ? &l->pending : &l->quiet;
 
         if (c->list == want && c->pending_since_ms == pending_since_before)
                 return;
@@ -68,7 +70,11 @@ static void file(struct loop *l, struct connection *c, long long pending_since_b
 }
 
 static bool loop_empty(const struct loop *l) {
-        return !l->pending.head && !l->quiet.head;
+        return !l->handshaking.head && !l->pending.head && !l->quiet.head;
+}
+
+static struct connection *any_connection(const struct loop *l) {
+        return l->handshaking.head ? l->handshaking.head : l->pending.head ? l->pending.head : l->quiet.head;
 }
 
 static int watch(struct loop *l, int op, int fd, uint32_t events, void *tag) {
@@ -121,6 +127,10 @@ static void on_readable(struct loop *l, struct connection *c, uint32_t events) {
                 close_connection(l, c, n == 0 ? CONNECTION_EOF : CONNECTION_FAILED);
                 return;
         }
+        /* A TLS handshake may wait for room to write instead of for bytes. */
+        if (c->wants_write != c->watching_write &&
+            watch(l, EPOLL_CTL_MOD, c->fd, c->wants_write ? EPOLLOUT : EPOLLIN | EPOLLRDHUP, c) == 0)
+                c->watching_write = c->wants_write;
         file(l, c, pending_since);
         if (n == -EAGAIN)
                 connection_trim(c);
@@ -138,7 +148,7 @@ static int add_connection(struct loop *l, const struct accepted *a) {
                 return r;
         }
         connection_init(c, l->server, a);
-        list_append(&l->quiet, c);
+        list_append(c->handshaking ? &l->handshaking : &l->quiet, c);
         /* A short-lived client has often sent (and closed) already: read now
          * rather than after another round through epoll_wait(). */
         on_readable(l, c, EPOLLRDHUP);
@@ -183,11 +193,15 @@ static void begin_stopping(struct loop *l) {
 /* Ends connections whose deadline passed; returns the wait until the next. */
 static int expire(struct loop *l) {
         long long drain = l->stopping ? atomic_load(&l->server->drain_deadline) : -1;
-        int timeout = -1;
+        int timeout = -1, handshake_wait = -1;
 
         if (drain >= 0 && ms_until(drain) == 0)
                 while (!loop_empty(l))
-                        close_connection(l, l->pending.head ? l->pending.head : l->quiet.head, CONNECTION_DRAINED);
+                        close_connection(l, any_connection(l), CONNECTION_DRAINED);
+        while (l->handshaking.head && (handshake_wait = connection_poll_timeout(l->handshaking.head)) == 0)
+                close_connection(l, l->handshaking.head, connection_deadline_reason(l->handshaking.head));
+        if (!l->handshaking.head)
+                handshake_wait = -1;
         /* A busy loop may reach a connection late, and bytes waiting unread
          * then are not the message being slow. */
         while (l->pending.head && (timeout = connection_poll_timeout(l->pending.head)) == 0) {
@@ -207,6 +221,8 @@ static int expire(struct loop *l) {
         /* Without a message pending only the drain bound applies. */
         if (!l->pending.head && l->quiet.head)
                 timeout = connection_poll_timeout(l->quiet.head);
+        if (handshake_wait >= 0 && (timeout < 0 || handshake_wait < timeout))
+                timeout = handshake_wait;
         /* A slot freed by another loop, or a reload, may make room again:
          * look at least every PAUSED_RECHECK_MS (nothing wakes this loop
          * for it, and it may hold no connection to wake it). */

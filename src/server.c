@@ -18,15 +18,19 @@
 #include "events.h"
 #include "log.h"
 #include "notify.h"
+#include "tls.h"
 #include "util.h"
 
 #define STATUS_INTERVAL_MS 2000
 /* How often quiet connections are looked for while accepting is paused. */
 #define EVICT_CHECK_MS 250
 
-/* A configuration and the connections that live by it. */
+/* A configuration and the connections that live by it, with the TLS
+ * context made from its files when it was read: a reload makes a new one,
+ * so that renewed certificates are taken. */
 struct config_snapshot {
         atomic_uint refs;
+        struct tls_context *tls;
         struct hark_config config;
 };
 
@@ -43,16 +47,32 @@ static struct config_snapshot *snapshot_of(const struct hark_config *config) {
         return (struct config_snapshot *) ((char *) config - offsetof(struct config_snapshot, config));
 }
 
-/* Moves *config into a new snapshot with one reference; NULL when out of memory. */
-static struct hark_config *snapshot_new(struct hark_config *config) {
-        struct config_snapshot *snap = malloc(sizeof(*snap));
+/* Moves *config into a new snapshot with one reference (*config is left
+ * as it was on failure). Returns 0, or -errno with the reason in error. */
+static int snapshot_new(struct hark_config *config, struct hark_config **ret, char *error, size_t size) {
+        struct config_snapshot *snap = calloc(1, sizeof(*snap));
+        int r;
 
-        if (!snap)
-                return NULL;
+        if (!snap) {
+                snprintf(error, size, "%s", strerror(ENOMEM));
+                return -ENOMEM;
+        }
+        if (config->tls_port) {
+                r = tls_context_new(&snap->tls, config, error, size);
+                if (r < 0) {
+                        free(snap);
+                        return r;
+                }
+        }
         atomic_init(&snap->refs, 1);
         snap->config = *config;
         memset(config, 0, sizeof(*config));
-        return &snap->config;
+        *ret = &snap->config;
+        return 0;
+}
+
+struct tls_context *server_config_tls(const struct hark_config *config) {
+        return snapshot_of(config)->tls;
 }
 
 const struct hark_config *server_config_acquire(struct server *s) {
@@ -72,13 +92,14 @@ void server_config_release(const struct hark_config *config) {
                 return;
         snap = snapshot_of(config);
         if (atomic_fetch_sub(&snap->refs, 1) == 1) {
+                tls_context_unref(snap->tls);
                 hark_config_done(&snap->config);
                 free(snap);
         }
 }
 
 int server_init(struct server *s, const char *config_path, struct hark_config *config,
-                struct listeners *listeners, const struct server_driver *driver) {
+                struct listeners *listeners, const struct server_driver *driver, char *error, size_t size) {
         int r;
 
         assert(driver);
@@ -94,9 +115,10 @@ int server_init(struct server *s, const char *config_path, struct hark_config *c
         s->notify = getenv("NOTIFY_SOCKET") != NULL;
         /* The listeners now belong to the server, whatever happens next. */
         listeners_init(listeners);
-        s->config = snapshot_new(config);
-        if (!s->config)
-                return -ENOMEM;
+        error[0] = 0;
+        r = snapshot_new(config, &s->config, error, size);
+        if (r < 0)
+                return r;
         s->shared = mmap(NULL, sizeof(*s->shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
         if (s->shared == MAP_FAILED) {
                 s->shared = NULL;
@@ -311,6 +333,7 @@ int server_adopt(struct server *s, int fd, struct accepted *a) {
         }
         a->slot = NULL;
         a->from_source = 1;
+        a->tls = s->listeners.connection_tls;
         stamp(s, fd, a);
         return 0;
 }
@@ -349,6 +372,7 @@ int server_accept_from(struct server *s, int listen_fd, int flags, struct accept
                 (void) close(fd);
                 return -EAGAIN;
         }
+        a->tls = listeners_is_tls(&s->listeners, listen_fd);
         stamp(s, fd, a);
         return 0;
 }
@@ -374,11 +398,13 @@ static void reload(struct server *s) {
         notify_reloading();
         hark_config_init(&next);
         r = hark_config_load(&next, s->config_path, error);
-        if (r >= 0 && (keep_restart_settings(&next, s->config, s->config_path) < 0 ||
-                       !(installed = snapshot_new(&next)))) {
+        if (r >= 0 && keep_restart_settings(&next, s->config, s->config_path) < 0) {
                 r = -ENOMEM;
                 snprintf(error, sizeof(error), "%s", strerror(ENOMEM));
         }
+        /* Reads the TLS files again: a bad one keeps the running ones. */
+        if (r >= 0)
+                r = snapshot_new(&next, &installed, error, sizeof(error));
         if (r < 0) {
                 log_error("Failed to reload configuration, keeping the running one: %s", error);
                 hark_config_done(&next);
@@ -398,7 +424,8 @@ static void reload(struct server *s) {
                              (unsigned) installed->max_connections_per_source);
 
         log_setup(installed->log_target);
-        log_event(LOG_INFO, EVENT_RELOADED, NULL, 0, "Reloaded configuration from %s", s->config_path);
+        log_event(LOG_INFO, EVENT_RELOADED, NULL, 0, "Reloaded configuration from %s%s", s->config_path,
+                  server_config_tls(installed) ? " and the TLS certificate and key" : "");
         notify_ready();
 }
 

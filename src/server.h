@@ -31,6 +31,7 @@ struct accepted {
         uint64_t id;                    /* HARK_CONNECTION */
         struct admission_slot *slot;    /* NULL when admission does not track it (Accept=yes) */
         unsigned from_source;           /* connections open from its source, itself included */
+        bool tls;                       /* from a TLS listener */
 };
 
 /* What all processes of one harkd see: `fork` children count here too, and
@@ -81,9 +82,10 @@ struct server {
         long long next_watchdog_ms;
 };
 
-/* Takes over *config and *listeners; driver serves them. Returns 0 or -errno. */
+/* Takes over *config and *listeners; driver serves them. Returns 0 or
+ * -errno with the reason in error (a TLS file that does not load). */
 int server_init(struct server *s, const char *config_path, struct hark_config *config,
-                struct listeners *listeners, const struct server_driver *driver);
+                struct listeners *listeners, const struct server_driver *driver, char *error, size_t size);
 void server_done(struct server *s);
 
 /* Installs the signal handlers that drive this server (one per process). */
@@ -101,6 +103,9 @@ static inline bool server_stopping(struct server *s) {
  * server_shared). Pair with server_config_release(). */
 const struct hark_config *server_config_acquire(struct server *s);
 void server_config_release(const struct hark_config *config);
+
+/* The TLS context of an acquired configuration; NULL without tls_port. */
+struct tls_context *server_config_tls(const struct hark_config *config);
 
 /* The accept loop of the blocking modes: waits for a connection while serving
  * signals, reloads and the notify/watchdog duties. Returns 0 with the

@@ -10,7 +10,7 @@
 #include "log.h"
 
 struct event_logs {
-        struct log_ratelimit refused, not_allowed, truncated, malformed, failed, evicted;
+        struct log_ratelimit refused, not_allowed, truncated, malformed, failed, evicted, tls_failed;
 };
 
 struct counters {
@@ -23,6 +23,7 @@ struct counters {
         atomic_ullong malformed;        /* syslog messages with a broken header, logged raw */
         atomic_ullong framing_errors;   /* connections closed for a broken octet frame */
         atomic_ullong evicted;          /* connections closed to make room at max_connections */
+        atomic_ullong tls_failed;       /* TLS handshakes that failed or timed out */
         struct event_logs logs;
 };
 
