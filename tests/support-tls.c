@@ -269,9 +269,9 @@ int test_pki_create(struct test_pki *pki, const char *dir) {
         return r;
 }
 
-int test_pki_new_server(const struct test_pki *pki, const char *stem, const char *san,
-                        char cert[TEST_PKI_PATH], char key[TEST_PKI_PATH]) {
-        struct cert_spec spec = leaf(stem, "serverAuth", san ? san : TEST_PKI_SERVER_SAN);
+/* Issues spec from pki's ca as <dir>/<stem>.crt and <dir>/<stem>.key. */
+static int new_leaf(const struct test_pki *pki, const char *stem, const struct cert_spec *spec,
+                    char cert[TEST_PKI_PATH], char key[TEST_PKI_PATH]) {
         struct signer ca = { read_cert(pki->ca), read_key(pki->ca_key) };
         char name[TEST_PKI_PATH];
         int r = ca.cert && ca.key ? 0 : crypto_failed("reading the test CA");
@@ -285,9 +285,23 @@ int test_pki_new_server(const struct test_pki *pki, const char *stem, const char
                 r = path_in(key, pki->dir, name);
         }
         if (r == 0)
-                r = issue(&spec, &ca, cert, key, NULL);
+                r = issue(spec, &ca, cert, key, NULL);
         signer_free(&ca);
         return r;
+}
+
+int test_pki_new_server(const struct test_pki *pki, const char *stem, const char *san,
+                        char cert[TEST_PKI_PATH], char key[TEST_PKI_PATH]) {
+        struct cert_spec spec = leaf(stem, "serverAuth", san ? san : TEST_PKI_SERVER_SAN);
+
+        return new_leaf(pki, stem, &spec, cert, key);
+}
+
+int test_pki_new_client(const struct test_pki *pki, const char *stem, char cert[TEST_PKI_PATH],
+                        char key[TEST_PKI_PATH]) {
+        struct cert_spec spec = leaf(stem, "clientAuth", NULL);
+
+        return new_leaf(pki, stem, &spec, cert, key);
 }
 
 int test_cert_sha256(const char *path, char *buffer, size_t size) {

@@ -43,6 +43,13 @@ int test_pki_create(struct test_pki *pki, const char *dir);
 int test_pki_new_server(const struct test_pki *pki, const char *stem, const char *san,
                         char cert[TEST_PKI_PATH], char key[TEST_PKI_PATH]);
 
+/* Makes another client certificate and key signed by pki's ca, as
+ * <dir>/<stem>.crt and <dir>/<stem>.key (paths to cert and key), subject
+ * CN=<stem>,O=hark tests, for a peer with an identity of its own (a relay).
+ * Returns 0 or -errno. */
+int test_pki_new_client(const struct test_pki *pki, const char *stem, char cert[TEST_PKI_PATH],
+                        char key[TEST_PKI_PATH]);
+
 /* The SHA-256 fingerprint of the certificate in the PEM file path, as
  * `openssl x509 -noout -fingerprint -sha256` prints it after its '=':
  * uppercase hex pairs joined by ':' (95 characters). size >= 96.
