@@ -1,5 +1,6 @@
 #include "client.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -26,7 +27,8 @@ static const char usage_text[] =
         "and exit 0 once harkd has confirmed that all of them reached the journal.\n\n"
         "  -H, --host HOST        harkd's address (default: from the config, else 127.0.0.1)\n"
         "  -p, --port PORT        harkd's port (default: from the config, else 10001;\n"
-        "                         with --tls its tls_port, else 6514)\n"
+        "                         with --tls its tls_port, else 6514;\n"
+        "                         with --udp its udp_port, else 514)\n"
         "  -c, --config FILE      read host and port from this harkd config\n"
         "                         (default " HARK_DEFAULT_CONFIG ")\n"
         "  -t, --timeout SECONDS  how long to wait to connect (with the TLS handshake)\n"
@@ -49,9 +51,14 @@ static const char usage_text[] =
         "                         system's\n"
         "      --tls-certificate FILE  present this client certificate (PEM)...\n"
         "      --tls-key FILE     ...with this key (PEM); both or neither\n\n"
-        "Exit status: 0 all confirmed, 64 usage error, 69 cannot connect (TLS: or the\n"
-        "server's certificate failed verification), 74 cannot read standard input,\n"
-        "75 not all messages confirmed, 78 configuration error (or a TLS file unusable).\n"
+        "UDP:\n"
+        "      --udp              send each message as one datagram to harkd's UDP port,\n"
+        "                         unconfirmed: exit 0 means only that all were sent\n\n"
+        "Exit status: 0 all confirmed (--udp: all sent), 64 usage error, 65 a message\n"
+        "too long for a datagram (--udp; not sent), 69 cannot connect (TLS: or the\n"
+        "server's certificate failed verification; UDP: nobody listens there),\n"
+        "74 cannot read standard input, 75 not all messages confirmed, 78 configuration\n"
+        "error (or a TLS file unusable).\n"
         "See hark(1).\n";
 
 static int parse_timeout(const char *s, double *out) {
@@ -160,9 +167,10 @@ static int take_field(const char *arg, struct client_options *o, FILE *err) {
         return CLIENT_CONTINUE;
 }
 
-/* Checks that need every option: a LF in a field value would end the line. */
+/* Checks that need every option: a LF in a field value would end the line
+ * (a datagram has none to end). */
 static int check_syslog_options(const struct client_options *o, FILE *err) {
-        if (o->octet_count)
+        if (o->octet_count || o->udp)
                 return CLIENT_CONTINUE;
         for (int i = 0; i < o->n_fields; i++)
                 if (strchr(o->fields[i], '\n'))
@@ -186,6 +194,19 @@ static int check_tls_options(const struct client_options *o, FILE *err) {
         return CLIENT_CONTINUE;
 }
 
+/* A datagram is one message already, and nothing comes back over UDP. */
+static int check_udp_options(const struct client_options *o, FILE *err) {
+        if (!o->udp)
+                return CLIENT_CONTINUE;
+        if (o->tls)
+                return usage_error(err, "--tls and --udp exclude each other (TLS runs over TCP)");
+        if (o->octet_count)
+                return usage_error(err, "--octet-count frames a stream; with --udp each datagram is one message");
+        if (o->ping)
+                return usage_error(err, "--ping waits for an answer, which --udp never gets");
+        return CLIENT_CONTINUE;
+}
+
 /* getopt_long() codes of the options without a short form. */
 enum {
         OPT_PING = 'P',
@@ -197,6 +218,7 @@ enum {
         OPT_TLS_CA,
         OPT_TLS_CERTIFICATE,
         OPT_TLS_KEY,
+        OPT_UDP,
 };
 
 
@@ -229,6 +251,7 @@ int client_parse_args(int argc, char **argv, struct client_options *o, FILE *out
                 { "tls-ca", required_argument, NULL, OPT_TLS_CA },
                 { "tls-certificate", required_argument, NULL, OPT_TLS_CERTIFICATE },
                 { "tls-key", required_argument, NULL, OPT_TLS_KEY },
+                { "udp", no_argument, NULL, OPT_UDP },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
                 { 0 },
@@ -292,6 +315,9 @@ int client_parse_args(int argc, char **argv, struct client_options *o, FILE *out
                 case OPT_TLS_KEY:
                         o->tls_files.key = optarg;
                         break;
+                case OPT_UDP:
+                        o->udp = true;
+                        break;
                 case 'h':
                         fputs(usage_text, out);
                         return EX_OK;
@@ -313,6 +339,8 @@ int client_parse_args(int argc, char **argv, struct client_options *o, FILE *out
         if (o->ping && o->n_messages > 0)
                 return usage_error(err, "--ping takes no messages");
         r = check_tls_options(o, err);
+        if (r == CLIENT_CONTINUE)
+                r = check_udp_options(o, err);
         return r != CLIENT_CONTINUE ? r : check_syslog_options(o, err);
 }
 
@@ -345,10 +373,12 @@ int client_resolve_target(struct client_options *o, FILE *err) {
                 return EX_CONFIG;
         }
         snprintf(host, sizeof(host), "%s", reachable_host(config.host));
-        if (!o->tls)
-                snprintf(port, sizeof(port), "%d", config.port);
-        else
+        if (o->tls)
                 snprintf(port, sizeof(port), "%d", config.tls_port ? config.tls_port : CLIENT_DEFAULT_TLS_PORT);
+        else if (o->udp)
+                snprintf(port, sizeof(port), "%d", config.udp_port ? config.udp_port : CLIENT_DEFAULT_UDP_PORT);
+        else
+                snprintf(port, sizeof(port), "%d", config.port);
         hark_config_done(&config);
         if (!o->host)
                 o->host = host;
@@ -372,8 +402,10 @@ static int connect_before(const struct addrinfo *ai, long long deadline) {
         return fd;
 }
 
+/* Over UDP the first address a socket connects to is taken: there is no
+ * handshake to tell whether anybody listens at one. */
 static int connect_to(const struct client_options *o, long long deadline, FILE *err) {
-        struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *list;
+        struct addrinfo hints = { .ai_socktype = o->udp ? SOCK_DGRAM : SOCK_STREAM }, *list;
         int fd = -EHOSTUNREACH, r;
 
         r = getaddrinfo(o->host, o->port, &hints, &list);
@@ -405,12 +437,13 @@ static int wait_for(int fd, short events, int timeout_ms) {
         return r == 0 ? -ETIMEDOUT : 0;
 }
 
-/* Where the bytes go: a TCP stream, plain or with a TLS session over it.
- * The link_ calls return what they did, or -EAGAIN with the poll(2)
- * events to wait for, or -errno. */
+/* Where the bytes go: a TCP stream, plain or with a TLS session over it, or
+ * a connected UDP socket, each send one datagram. The link_ calls return
+ * what they did, or -EAGAIN with the poll(2) events to wait for, or -errno. */
 struct link {
         int fd;
         struct tls_client *tls;         /* NULL: plain */
+        size_t datagram_max;            /* UDP: the largest datagram; 0: a stream */
 };
 
 static ssize_t link_send(struct link *l, const char *data, size_t size, short *events) {
@@ -434,10 +467,21 @@ static ssize_t link_recv(struct link *l, char *buffer, size_t size, short *event
 }
 
 /* The end of what hark sends, which harkd answers: the half-close, or over
- * TLS the close_notify. */
+ * TLS the close_notify. Over UDP nothing ends and nothing answers, but an
+ * ICMP error the last datagrams drew (port unreachable: -ECONNREFUSED) may
+ * wait on the socket; from a host on this machine it always has by now. */
 static int link_finish(struct link *l, short *events) {
+        int error = 0;
+        socklen_t size = sizeof(error);
+
         if (l->tls)
                 return tls_client_close_notify(l->tls, events);
+        if (l->datagram_max) {
+                *events = 0;
+                if (getsockopt(l->fd, SOL_SOCKET, SO_ERROR, &error, &size) < 0)
+                        return -errno;
+                return -error;
+        }
         return shutdown(l->fd, SHUT_WR) < 0 ? -errno : 0;
 }
 
@@ -457,6 +501,18 @@ static void link_close(struct link *l) {
         if (l->fd >= 0)
                 close(l->fd);
         l->fd = -1;
+}
+
+/* The most one datagram to the peer of connected UDP socket fd carries. */
+static size_t datagram_max(int fd) {
+        struct sockaddr_storage peer;
+        socklen_t size = sizeof(peer);
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *) &peer;
+
+        if (getpeername(fd, (struct sockaddr *) &peer, &size) < 0 || peer.ss_family != AF_INET6 ||
+            IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
+                return CLIENT_UDP_MAX_IPV4;
+        return CLIENT_UDP_MAX_IPV6;
 }
 
 static int tls_handshake(struct link *l, const char *host, long long deadline) {
@@ -492,6 +548,8 @@ static int open_link(const struct client_options *o, struct link *l, FILE *err) 
                 link_close(l);
                 return EX_UNAVAILABLE;
         }
+        if (o->udp)
+                l->datagram_max = datagram_max(l->fd);
         r = o->tls ? tls_handshake(l, o->host, deadline) : 0;
         if (r < 0) {
                 fprintf(err, "hark: %s port %s: TLS: %s\n", o->host, o->port,
@@ -517,7 +575,9 @@ struct sender {
          * Syslog: cuts standard input (and, in lines framing, arguments)
          * into the messages to compose, as harkd would cut the lines. */
         struct framer counter;
-        uint64_t expected;
+        uint64_t expected;              /* UDP: the messages taken, sent or not */
+        uint64_t sent;                  /* UDP: the datagrams the kernel took */
+        uint64_t too_long;              /* UDP: the messages no datagram carries */
         /* Syslog only. */
         const struct syslog_composer *composer;
         struct syslog_buffer out;       /* composed, not yet sent */
@@ -543,6 +603,8 @@ static int write_all(struct sender *s, const char *data, size_t size) {
                                 return r;
                         continue;
                 }
+                /* A datagram goes whole or not at all. */
+                assert(!s->link.datagram_max || (size_t) n == size);
                 data += n;
                 size -= (size_t) n;
         }
@@ -563,15 +625,87 @@ static int flush(struct sender *s) {
         return r;
 }
 
-/* Syslog: one message with its header, stamped now. Each composed message
- * is exactly one record for harkd (a line without LF or NUL inside, or one
+/* The start of a message, for naming it in a line on standard error:
+ * printable ASCII as it is, any other byte as \xNN. */
+static const char *quote_start(const char *text, size_t size, char *buffer, size_t buffer_size) {
+        enum { SHOWN = 24 };
+        size_t used = 0;
+
+        assert(buffer_size >= SHOWN * 4 + 4);
+        for (size_t i = 0; i < size && i < SHOWN; i++) {
+                unsigned char c = (unsigned char) text[i];
+
+                if (c >= ' ' && c < 0x7f && c != '"' && c != '\\')
+                        buffer[used++] = (char) c;
+                else
+                        used += (size_t) snprintf(buffer + used, buffer_size - used, "\\x%02x", c);
+        }
+        snprintf(buffer + used, buffer_size - used, "%s", size > SHOWN ? "..." : "");
+        return buffer;
+}
+
+/* UDP: a message no datagram carries is not sent (a cut one would land
+ * looking whole); the others still are, and hark exits 65. size 0: the
+ * line is longer than the framer takes, text its first bytes. */
+static void report_too_long(struct sender *s, const char *text, size_t text_size, size_t size) {
+        const char *family = s->link.datagram_max == CLIENT_UDP_MAX_IPV6 ? "IPv6" : "IPv4";
+        char start[128];
+
+        s->too_long++;
+        quote_start(text, text_size, start, sizeof(start));
+        if (size == 0)
+                fprintf(s->err, "hark: message %" PRIu64 " (\"%s\") is longer than a UDP datagram over %s "
+                        "carries (%zu bytes); not sent\n", s->expected, start, family, s->link.datagram_max);
+        else
+                fprintf(s->err, "hark: message %" PRIu64 " (\"%s\") is %zu bytes%s, more than a UDP datagram over %s "
+                        "carries (%zu); not sent\n", s->expected, start, size,
+                        s->composer ? " with its syslog header" : "", family, s->link.datagram_max);
+}
+
+/* UDP: one message, one datagram; text is the message, for naming it. */
+static int send_datagram(struct sender *s, const char *data, size_t size, const char *text, size_t text_size) {
+        int r;
+
+        s->expected++;
+        if (size > s->link.datagram_max) {
+                report_too_long(s, text, text_size, size);
+                return 0;
+        }
+        r = write_all(s, data, size);
+        if (r == -EMSGSIZE) {
+                /* The kernel's own limit is lower (IP options, a jumbogram-less path). */
+                report_too_long(s, text, text_size, size);
+                return 0;
+        }
+        if (r >= 0)
+                s->sent++;
+        return r;
+}
+
+/* One message: over UDP a datagram of its own, plain or with a syslog
+ * header; over TCP with its header, stamped now. Each composed message is
+ * exactly one record for harkd (a line without LF or NUL inside, or one
  * octet frame), so counting them counts what harkd will confirm. */
 static int compose_one(struct sender *s, const char *msg, size_t size) {
         struct syslog_time now;
-        int r = syslog_compose(s->composer, syslog_time_now(&now) == 0 ? &now : NULL, msg, size, &s->out);
+        const char *datagram, *end;
+        int r;
 
+        if (!s->composer)
+                return send_datagram(s, msg, size, msg, size);
+        r = syslog_compose(s->composer, syslog_time_now(&now) == 0 ? &now : NULL, msg, size, &s->out);
         if (r < 0)
                 return r;
+        if (s->link.datagram_max) {
+                /* Composed as an octet frame, "MSG-LEN SP message": the
+                 * datagram is the message, LFs and NULs in it data. */
+                end = s->out.data + s->out.size;
+                datagram = memchr(s->out.data, ' ', s->out.size);
+                assert(datagram);
+                datagram++;
+                s->out.size = 0;
+                return send_datagram(s, datagram, (size_t) (end - datagram), msg, size);
+        }
         s->expected++;
         return s->out.size >= CLIENT_FLUSH_SIZE ? flush(s) : 0;
 }
@@ -591,6 +725,11 @@ static void compose_record(void *userdata, const struct framed_message *m) {
 
         if (s->error < 0)
                 return;
+        if (m->truncated && s->link.datagram_max) {
+                s->expected++;
+                report_too_long(s, m->data, m->size, 0);
+                return;
+        }
         if (m->truncated && !s->warned_cut) {
                 fprintf(s->err, "hark: a line of more than %d bytes was cut there\n", CLIENT_LINE_MAX);
                 s->warned_cut = true;
@@ -663,10 +802,11 @@ static int send_plain_messages(struct sender *s, const struct client_options *o,
         return r;
 }
 
-/* Standard input is read line by line in either framing; an argument is one
- * octet frame, LFs inside and all, or in lines framing one message per line,
- * as without syslog. Empty lines and arguments make no message either way. */
-static int send_syslog_messages(struct sender *s, const struct client_options *o, FILE *in) {
+/* Syslog, and anything over UDP. Standard input is read line by line in
+ * either framing; an argument is one octet frame or datagram, LFs inside and
+ * all, or in lines framing one message per line, as without syslog. Empty
+ * lines and arguments make no message either way. */
+static int send_records(struct sender *s, const struct client_options *o, FILE *in) {
         int r = 0;
 
         if (o->n_messages == 0) {
@@ -680,7 +820,7 @@ static int send_syslog_messages(struct sender *s, const struct client_options *o
                         r = send_stream(s, in, send_split);
                         if (r >= 0)
                                 r = finish_split(s);
-                } else if (o->octet_count) {
+                } else if (o->octet_count || s->link.datagram_max) {
                         size_t size = text_size(m, strlen(m));
 
                         if (size > 0)
@@ -699,7 +839,7 @@ static int send_syslog_messages(struct sender *s, const struct client_options *o
 static int send_all_messages(struct sender *s, const struct client_options *o, FILE *in) {
         if (o->ping)
                 return 0;
-        return o->syslog ? send_syslog_messages(s, o, in) : send_plain_messages(s, o, in);
+        return o->syslog || s->link.datagram_max ? send_records(s, o, in) : send_plain_messages(s, o, in);
 }
 
 /* The header parts of every message: priority, host, tag, pid, fields. */
@@ -727,7 +867,8 @@ static int syslog_setup(const struct client_options *o, struct syslog_composer *
                 .procid = procid,
                 .fields = fields,
                 .n_fields = (size_t) o->n_fields,
-                .octet_count = o->octet_count,
+                /* UDP: see compose_one(). */
+                .octet_count = o->octet_count || o->udp,
         });
 }
 
@@ -804,12 +945,57 @@ static const char *shortfall_reason(bool harkd_is_local) {
                "(journalctl -t harkd, or its standard error)";
 }
 
+/* TCP and TLS: what harkd confirmed. */
+static int confirmed_outcome(struct sender *s, const struct client_options *o, int r, FILE *out, FILE *err) {
+        char reason[TLS_CLIENT_ERROR_MAX + 8];
+        bool harkd_is_local = peer_is_local(s->link.fd);
+        uint64_t confirmed = 0;
+        int status;
+
+        if (r >= 0)
+                r = read_confirmation(&s->link, s->timeout_ms, &confirmed);
+        if (r < 0) {
+                fprintf(err, "hark: %s port %s: %s; %" PRIu64 " messages sent, none confirmed\n", o->host, o->port,
+                        what_failed(&s->link, r, reason, sizeof(reason)), s->expected);
+                return EX_TEMPFAIL;
+        }
+        status = confirmed == s->expected ? EX_OK : EX_TEMPFAIL;
+        if (o->ping && status == EX_OK)
+                fprintf(out, "harkd at %s port %s is answering\n", o->host, o->port);
+        else if (status != EX_OK)
+                fprintf(err, "hark: %s port %s confirmed %" PRIu64 " of %" PRIu64 " messages: %s\n",
+                        o->host, o->port, confirmed, s->expected, shortfall_reason(harkd_is_local));
+        return status;
+}
+
+/* UDP: nothing answers; what the socket reported is all hark can know. */
+static int sent_outcome(struct sender *s, const struct client_options *o, int r, FILE *err) {
+        short events;
+
+        if (r >= 0)
+                r = link_finish(&s->link, &events);
+        if (r == -ECONNREFUSED) {
+                fprintf(err, "hark: %s port %s: nobody listens on this UDP port (\"port unreachable\" came back); "
+                        "%" PRIu64 " sent before that, lost unless harkd had them\n", o->host, o->port, s->sent);
+                return EX_UNAVAILABLE;
+        }
+        if (r < 0) {
+                fprintf(err, "hark: %s port %s: cannot send over UDP: %s; %" PRIu64 " sent before that\n",
+                        o->host, o->port, r == -ETIMEDOUT ? "the socket took no datagram in time" : strerror(-r),
+                        s->sent);
+                return r == -ETIMEDOUT ? EX_TEMPFAIL : EX_UNAVAILABLE;
+        }
+        if (s->too_long > 0) {
+                fprintf(err, "hark: %" PRIu64 " of %" PRIu64 " messages too long for a UDP datagram were not sent "
+                        "(without --udp, over TCP, they would be)\n", s->too_long, s->expected);
+                return EX_DATAERR;
+        }
+        return EX_OK;
+}
+
 int client_run(const struct client_options *o, FILE *in, FILE *out, FILE *err) {
         struct sender s = { .timeout_ms = (int) (o->timeout * 1000), .err = err };
         struct syslog_composer composer = { 0 };
-        char reason[TLS_CLIENT_ERROR_MAX + 8];
-        uint64_t confirmed = 0;
-        bool harkd_is_local;
         int r, status;
 
         if (o->syslog) {
@@ -825,40 +1011,31 @@ int client_run(const struct client_options *o, FILE *in, FILE *out, FILE *err) {
                 syslog_composer_done(&composer);
                 return status;
         }
-        harkd_is_local = peer_is_local(s.link.fd);
-        if (o->syslog) {
+        if (s.link.datagram_max)
+                /* A line per datagram, and a longer line fits none anyway;
+                 * NUL is data, as harkd takes a datagram whole. */
+                framer_init_framing(&s.counter, s.link.datagram_max, FRAMING_LINES, 0);
+        else if (o->syslog)
                 /* NUL would end a record at harkd in lines framing (as
                  * Python's SysLogHandler sends them): cut there ourselves. */
                 framer_init_framing(&s.counter, CLIENT_LINE_MAX, FRAMING_LINES,
                                     o->octet_count ? 0 : FRAMER_NUL_ENDS_LINE);
-                r = send_all_messages(&s, o, in);
-        } else {
+        else
                 /* Counting only: how long a line is does not change how many there are. */
                 framer_init(&s.counter, 1);
-                r = send_all_messages(&s, o, in);
-                framer_finish(&s.counter, count_message, &s);
-        }
+        r = send_all_messages(&s, o, in);
+        if (!o->syslog && !s.link.datagram_max)
+                (void) framer_finish(&s.counter, count_message, &s);
         framer_done(&s.counter);
         syslog_buffer_free(&s.out);
         syslog_composer_done(&composer);
         if (r == -EIO) {
                 fprintf(err, "hark: cannot read standard input\n");
-                link_close(&s.link);
-                return EX_IOERR;
-        }
-        if (r >= 0)
-                r = read_confirmation(&s.link, s.timeout_ms, &confirmed);
-        if (r < 0)
-                fprintf(err, "hark: %s port %s: %s; %" PRIu64 " messages sent, none confirmed\n", o->host, o->port,
-                        what_failed(&s.link, r, reason, sizeof(reason)), s.expected);
+                status = EX_IOERR;
+        } else if (s.link.datagram_max)
+                status = sent_outcome(&s, o, r, err);
+        else
+                status = confirmed_outcome(&s, o, r, out, err);
         link_close(&s.link);
-        if (r < 0)
-                return EX_TEMPFAIL;
-        status = confirmed == s.expected ? EX_OK : EX_TEMPFAIL;
-        if (o->ping && status == EX_OK)
-                fprintf(out, "harkd at %s port %s is answering\n", o->host, o->port);
-        else if (status != EX_OK)
-                fprintf(err, "hark: %s port %s confirmed %" PRIu64 " of %" PRIu64 " messages: %s\n",
-                        o->host, o->port, confirmed, s.expected, shortfall_reason(harkd_is_local));
         return status;
 }

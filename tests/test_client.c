@@ -1,5 +1,5 @@
 /* Unit tests of the client's command line and target (src/client.c):
- * client_parse_args() (with the syslog and TLS options) and client_resolve_target(). */
+ * client_parse_args() (with the syslog, TLS and UDP options) and client_resolve_target(). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -227,6 +227,7 @@ static void defaults_without_arguments(void **state) {
         assert_null(x->options.tls_files.ca);
         assert_null(x->options.tls_files.certificate);
         assert_null(x->options.tls_files.key);
+        assert_false(x->options.udp);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -349,6 +350,45 @@ static void tls_options_parse(void **state) {
                 check_string(c->args[0], "ca", o->tls_files.ca, c->ca);
                 check_string(c->args[0], "certificate", o->tls_files.certificate, c->certificate);
                 check_string(c->args[0], "key", o->tls_files.key, c->key);
+                check_string(c->args[0], "errors", err_text(x), "");
+        }
+}
+
+/* ------------------------------------------------------------------------ */
+/* --udp: alone, with the syslog options, and a field value with a LF (a
+ * datagram needs no line end, so no --octet-count either). */
+
+struct udp_case {
+        const char *const *args;
+        bool syslog;
+        int n_messages;
+};
+
+static const struct udp_case udp_cases[] = {
+        { ARGS("--udp"), .syslog = false },
+        { ARGS("--udp", "m", "-"), .n_messages = 2 },
+        { ARGS("-p", "5140", "--udp", "-H", "::1", "m"), .n_messages = 1 },
+        { ARGS("--udp", "--tag", "router", "--priority", "local7.err", "m"), .syslog = true, .n_messages = 1 },
+        { ARGS("--field", "TRACE=a\nb", "--udp"), .syslog = true },
+        { ARGS("--udp", "--udp", "-t", "2"), .syslog = false },
+};
+
+static void udp_options_parse(void **state) {
+        struct fixture *x = *state;
+
+        for (size_t i = 0; i < ELEMENTSOF(udp_cases); i++) {
+                const struct udp_case *c = &udp_cases[i];
+                const struct client_options *o = &x->options;
+                int status;
+
+                assert_int_equal(open_streams(x), 0);
+                status = parse(x, c->args);
+                if (status != CLIENT_CONTINUE)
+                        fail_msg("case %zu: status %d, err '%s'", i, status, err_text(x));
+                if (!o->udp || o->tls || o->octet_count || o->ping || o->syslog != c->syslog ||
+                    o->n_messages != c->n_messages)
+                        fail_msg("case %zu: udp %d tls %d octets %d ping %d syslog %d messages %d", i, o->udp, o->tls,
+                                 o->octet_count, o->ping, o->syslog, o->n_messages);
                 check_string(c->args[0], "errors", err_text(x), "");
         }
 }
@@ -490,6 +530,19 @@ static const struct usage_case tls_usage_cases[] = {
         { ARGS("--tls", "--tls-key"), "hark: option '--tls-key' needs a value" TRY },
 };
 
+/* What UDP cannot do: TLS, octet frames, an answer to --ping. */
+static const struct usage_case udp_usage_cases[] = {
+        { ARGS("--udp", "--tls"), "hark: --tls and --udp exclude each other (TLS runs over TCP)" TRY },
+        { ARGS("--tls", "--tls-ca", "ca.pem", "--udp", "m"),
+          "hark: --tls and --udp exclude each other (TLS runs over TCP)" TRY },
+        { ARGS("--udp", "--tls-ca", "ca.pem"), "hark: --tls-ca needs --tls" TRY },
+        { ARGS("--octet-count", "--udp"),
+          "hark: --octet-count frames a stream; with --udp each datagram is one message" TRY },
+        { ARGS("--udp", "--ping"), "hark: --ping waits for an answer, which --udp never gets" TRY },
+        { ARGS("--udp", "--ping", "m"), "hark: --ping takes no messages" TRY },
+        { ARGS("--udp=yes"), "hark: option '--udp' takes no value" TRY },
+};
+
 /* Which option lacks its value, named as it was written. */
 static const struct usage_case missing_value_cases[] = {
         { ARGS("-p"), "hark: option '-p' needs a value" TRY },
@@ -529,6 +582,10 @@ static void bad_syslog_options_are_usage_errors(void **state) {
 
 static void bad_tls_options_are_usage_errors(void **state) {
         check_usage_errors(*state, tls_usage_cases, ELEMENTSOF(tls_usage_cases));
+}
+
+static void what_udp_cannot_do_is_a_usage_error(void **state) {
+        check_usage_errors(*state, udp_usage_cases, ELEMENTSOF(udp_usage_cases));
 }
 
 static void an_option_without_its_value_is_named(void **state) {
@@ -696,6 +753,45 @@ static void with_tls_the_port_is_the_tls_port(void **state) {
         assert_string_equal(x->options.port, "6514");
 }
 
+/* With --udp the port is the config's udp_port, else syslog's (514); -p
+ * wins, as with --tls. */
+static const struct target_case udp_target_cases[] = {
+        { "host = \"192.0.2.7\";\nport = 4242;\nudp_port = 5140;\n", NULL, NULL, "192.0.2.7", "5140" },
+        { "host = \"192.0.2.7\";\nport = 4242;\n", NULL, NULL, "192.0.2.7", "514" },
+        { "", NULL, NULL, "127.0.0.1", "514" },
+        { "udp_port = 5140;\n", NULL, "99", "127.0.0.1", "99" },
+        { "udp_port = 5140;\n", "cli-host", NULL, "cli-host", "5140" },
+        { "host = \"::\";\nudp_port = 5141;\n", NULL, NULL, "::1", "5141" },
+        { "host = \"0.0.0.0\";\nudp_port = 5142;\ntls_port = 6600;\ntls_certificate = \"/c.pem\";\n"
+          "tls_key = \"/k.pem\";\n", NULL, NULL, "127.0.0.1", "5142" },
+};
+
+static void with_udp_the_port_is_the_udp_port(void **state) {
+        struct fixture *x = *state;
+
+        for (size_t i = 0; i < ELEMENTSOF(udp_target_cases); i++) {
+                const struct target_case *c = &udp_target_cases[i];
+                int status;
+
+                use_config(x, write_config(x, c->config), true);
+                x->options.udp = true;
+                x->options.host = c->host_arg;
+                x->options.port = c->port_arg;
+                status = client_resolve_target(&x->options, x->err);
+                if (status != 0)
+                        fail_msg("'%s': status %d, err '%s'", c->config, status, err_text(x));
+                check_string(c->config, "host", x->options.host, c->host);
+                check_string(c->config, "port", x->options.port, c->port);
+                check_string(c->config, "errors", err_text(x), "");
+        }
+        /* No config at all. */
+        use_config(x, path_in(x, "missing.conf"), false);
+        x->options.udp = true;
+        assert_int_equal(client_resolve_target(&x->options, x->err), 0);
+        assert_string_equal(x->options.host, "127.0.0.1");
+        assert_string_equal(x->options.port, "514");
+}
+
 static void a_missing_default_config_falls_back_to_loopback(void **state) {
         struct fixture *x = *state;
 
@@ -748,6 +844,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(bad_syslog_options_are_usage_errors, fixture_setup, fixture_teardown),
                 cmocka_unit_test_setup_teardown(tls_options_parse, fixture_setup, fixture_teardown),
                 cmocka_unit_test_setup_teardown(bad_tls_options_are_usage_errors, fixture_setup, fixture_teardown),
+                cmocka_unit_test_setup_teardown(udp_options_parse, fixture_setup, fixture_teardown),
+                cmocka_unit_test_setup_teardown(what_udp_cannot_do_is_a_usage_error, fixture_setup, fixture_teardown),
                 cmocka_unit_test_setup_teardown(an_option_without_its_value_is_named, fixture_setup, fixture_teardown),
                 cmocka_unit_test_setup_teardown(an_unknown_option_in_a_group_is_named, fixture_setup, fixture_teardown),
                 cmocka_unit_test_setup_teardown(help_prints_usage_on_out, fixture_setup, fixture_teardown),
@@ -756,6 +854,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(with_host_and_port_given_no_config_is_read, files_setup, fixture_teardown),
                 cmocka_unit_test_setup_teardown(host_and_port_come_from_the_config, files_setup, fixture_teardown),
                 cmocka_unit_test_setup_teardown(with_tls_the_port_is_the_tls_port, files_setup, fixture_teardown),
+                cmocka_unit_test_setup_teardown(with_udp_the_port_is_the_udp_port, files_setup, fixture_teardown),
                 cmocka_unit_test_setup_teardown(a_missing_default_config_falls_back_to_loopback, files_setup, fixture_teardown),
                 cmocka_unit_test_setup_teardown(a_missing_config_given_with_c_is_a_config_error, files_setup, fixture_teardown),
                 cmocka_unit_test_setup_teardown(an_invalid_config_is_a_config_error_naming_file_line_and_key,
