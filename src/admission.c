@@ -316,7 +316,8 @@ void admission_refuse(struct admission *a, int fd, const struct peer *peer, unsi
 
 void admission_refuse_stranger(struct admission *a, int fd, const struct peer *peer) {
         atomic_fetch_add(&a->counters->not_allowed, 1);
-        (void) close(fd);
+        if (fd >= 0)
+                (void) close(fd);
         log_refusal(EVENT_CONN_NOT_ALLOWED, &a->counters->logs.not_allowed, peer, "not-allowed",
                     "its address is not in the allow list");
 }

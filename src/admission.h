@@ -113,5 +113,5 @@ unsigned admission_open(struct admission *a);
 void admission_refuse(struct admission *a, int fd, const struct peer *peer, unsigned open_from_source);
 
 /* The same for a peer outside the `allow` list: closed before a byte of it
- * is read. */
+ * is read (fd -1: a datagram's sender, nothing to close). */
 void admission_refuse_stranger(struct admission *a, int fd, const struct peer *peer);

@@ -104,6 +104,10 @@ static const struct config_key config_keys[] = {
         { "tls_certificate",    KEY_PATH,        FIELD(tls_certificate),  NEW, 1, 4095, .def_int = 0 },
         { "tls_key",            KEY_PATH,        FIELD(tls_key),          NEW, 1, 4095, .def_int = 0 },
         { "tls_client_ca",      KEY_PATH,        FIELD(tls_client_ca),    NEW, 1, 4095, .def_int = 0 },
+        /* 0, the default, is outside the bounds: absent, no UDP listener. */
+        { "udp_port",           KEY_INT,         FIELD(udp_port),         RESTART, 1, 65535, .def_int = 0 },
+        { "udp_receive_buffer", KEY_INT,         FIELD(udp_receive_buffer), RESTART, 0, 1 << 30, .def_int = 8 << 20 },
+        { "udp_rate_per_source", KEY_INT,        FIELD(udp_rate_per_source), NEW, 0, 1 << 24, .def_int = 0 },
 };
 
 #undef NEW

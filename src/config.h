@@ -49,6 +49,9 @@ struct hark_config {
         char *tls_certificate;          /* PEM paths; NULL when absent */
         char *tls_key;
         char *tls_client_ca;            /* NULL: no client certificate asked for */
+        int udp_port;                   /* 0: no UDP listener */
+        int udp_receive_buffer;         /* bytes asked for SO_RCVBUF; 0: the kernel's default */
+        int udp_rate_per_source;        /* datagrams a second from one address; 0: no limit */
 };
 
 /* The syslog levels run from LOG_EMERG (0) to LOG_DEBUG. */

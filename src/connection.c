@@ -62,6 +62,9 @@ static void build_context(struct connection *c, const char *subject, const char 
                 add_context(c, &used, "REMOTE_TLS_SUBJECT=%s", subject);
                 add_context(c, &used, "REMOTE_TLS_SHA256=%s", fingerprint);
         }
+        /* How much REMOTE_* proves: a unix peer's credentials, a TCP peer's
+         * address (spoofable on the path), a certificate over TLS. */
+        add_context(c, &used, "HARK_TRANSPORT=%s", c->tls || c->handshaking ? "tls" : c->peer.family == AF_UNIX ? "unix" : "tcp");
         add_context(c, &used, "HARK_CONNECTION=%" PRIu64, c->id);
 }
 
@@ -87,7 +90,8 @@ static void start_tls(struct connection *c) {
         /* A TLS listener exists only with tls_port, which only a restart changes. */
         assert(ctx);
         c->handshaking = true;
-        c->handshake_deadline_ms = now_ms() + handshake_bound_ms(c);
+        c->handshake_bound_ms = handshake_bound_ms(c);
+        c->handshake_deadline_ms = now_ms() + c->handshake_bound_ms;
         c->tls = tls_session_new(ctx, c->fd);
         if (!c->tls)
                 c->error = -ENOMEM;
@@ -132,10 +136,10 @@ void connection_init(struct connection *c, struct server *s, const struct accept
         server_note_serving(s, c->slot);
         c->config = server_config_acquire(s);
         setup_framer(c, c->config->format == FORMAT_SYSLOG);
-        build_context(c, NULL, NULL);
-        entry_builder_init(&c->entry, c->config, c->context, c->n_context);
         if (a->tls)
                 start_tls(c);
+        build_context(c, NULL, NULL);
+        entry_builder_init(&c->entry, c->config, c->context, c->n_context);
         log_connection(c, LOG_DEBUG, EVENT_CONN_OPENED, "Connection %" PRIu64 " from %s opened%s", c->id,
                        c->peer.name, a->tls ? " (TLS)" : "");
 }
@@ -410,7 +414,7 @@ static void end_handshake(struct connection *c, enum connection_end why) {
         if (!log_ratelimit_pass(&c->server->counters->logs.tls_failed, &suppressed))
                 return;
         if (why == CONNECTION_TIMED_OUT)
-                snprintf(reason, sizeof(reason), "it did not end within %d ms", handshake_bound_ms(c));
+                snprintf(reason, sizeof(reason), "it did not end within %d ms", c->handshake_bound_ms);
         else
                 snprintf(reason, sizeof(reason), "%s", c->tls ? tls_session_error(c->tls) : strerror(-c->error));
         log_connection(c, LOG_WARNING, EVENT_TLS_FAILED,

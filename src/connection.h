@@ -57,6 +57,7 @@ struct connection {
         struct tls_session *tls;
         bool handshaking;
         long long handshake_deadline_ms;
+        int handshake_bound_ms;
         bool wants_write;               /* the session waits for room in the socket, not for bytes */
         /* The facts about the connection in each of its entries and in
          * harkd's log lines about it: the peer, HARK_CONNECTION. */

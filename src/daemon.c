@@ -16,6 +16,7 @@
 #include "privilege.h"
 #include "server.h"
 #include "tls.h"
+#include "udp.h"
 #include "util.h"
 
 /* Each connection is a descriptor: the soft limit of 1024 that systemd and
@@ -49,7 +50,29 @@ static int check_passed_tls(const struct hark_config *config, const struct liste
         if (!any_tls(l) && config->tls_port)
                 log_warning("tls_port is set, but systemd passed no socket named \"" LISTENER_TLS_NAME "\": no TLS "
                             "listener (after editing harkd.conf: systemctl daemon-reload, then restart the sockets)");
+        if (l->n_udp == 0 && config->udp_port)
+                log_warning("udp_port is set, but systemd passed no datagram socket: no UDP listener (after "
+                            "editing harkd.conf: systemctl daemon-reload, then restart the sockets)");
         return 0;
+}
+
+/* "Listening on 0.0.0.0:514 (UDP, receive buffer 8388608 bytes)"; a buffer
+ * smaller than asked for is said, since it decides how much a burst loses. */
+static void log_udp_listener(const struct hark_config *config, int fd, bool from_systemd) {
+        char name[128];
+        int size = 0;
+        socklen_t len = sizeof(size);
+
+        listener_name(fd, name, sizeof(name));
+        (void) getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, &len);
+        /* The kernel reports twice what it reserves for data (socket(7)). */
+        size /= 2;
+        log_event(LOG_INFO, EVENT_LISTENING, NULL, 0, "Listening on %s (UDP, receive buffer %d bytes)%s", name, size,
+                  from_systemd ? " (socket from systemd)" : "");
+        if (!from_systemd && size < config->udp_receive_buffer)
+                log_warning("The receive buffer of %s is %d bytes, not udp_receive_buffer = %d: the kernel caps it "
+                            "at net.core.rmem_max unless harkd runs with CAP_NET_ADMIN", name, size,
+                            config->udp_receive_buffer);
 }
 
 static int open_listeners(const struct hark_config *config, struct listeners *l) {
@@ -63,6 +86,9 @@ static int open_listeners(const struct hark_config *config, struct listeners *l)
                 r = listeners_bind(l, config->host, config->port, config->backlog, false, error, sizeof(error));
                 if (r >= 0 && config->tls_port)
                         r = listeners_bind(l, config->host, config->tls_port, config->backlog, true, error, sizeof(error));
+                if (r >= 0 && config->udp_port)
+                        r = listeners_bind_udp(l, config->host, config->udp_port, config->udp_receive_buffer, error,
+                                               sizeof(error));
         }
         if (r < 0) {
                 log_error("%s", error);
@@ -74,6 +100,8 @@ static int open_listeners(const struct hark_config *config, struct listeners *l)
                 log_event(LOG_INFO, EVENT_LISTENING, NULL, 0, "Listening on %s%s%s", name, l->tls[i] ? " (TLS)" : "",
                           l->from_systemd ? " (socket from systemd)" : "");
         }
+        for (size_t i = 0; i < l->n_udp; i++)
+                log_udp_listener(config, l->udp_fds[i], l->from_systemd);
         return 0;
 }
 
@@ -94,14 +122,27 @@ static const struct server_driver *driver_for(const struct hark_config *config, 
 }
 
 static int serve(struct server *s) {
+        struct udp_receiver *udp = NULL;
+        int r;
+
         log_event(LOG_INFO, EVENT_STARTED, NULL, 0, "harkd %s started: %s%s, config %s", HARK_VERSION,
                   s->driver == &mode_passed ? "" : "concurrency ", s->driver->name, s->config_path);
         /* Said at once, not only when the first message fails to go anywhere. */
         if (!journal_present())
                 log_warning("journald is not running (no " JOURNAL_SOCKET_PATH "): received messages cannot "
                             "be logged and none will be confirmed until it runs");
+        r = udp_receiver_start(&udp, s);
+        if (r < 0) {
+                log_error("Failed to start reading datagrams: %s", strerror(-r));
+                return r;
+        }
         notify_ready();
-        return s->driver->run(s);
+        r = s->driver->run(s);
+        /* A driver returns once stopping, or when it could not run at all. */
+        server_request_stop(s);
+        if (!udp_receiver_stop(udp) && r >= 0)
+                r = -EBUSY;
+        return r;
 }
 
 int daemon_main(const struct daemon_options *opts) {

@@ -210,3 +210,9 @@ int journal_send_nowait(const struct iovec *fields, size_t n_fields) {
         r = native_entry_build(&e, fields, n_fields);
         return r < 0 ? r : link_send(&log_lines, &e);
 }
+
+void journal_after_fork(void) {
+        /* The child has one thread: nobody can hold them now. */
+        pthread_mutex_init(&entries.lock, NULL);
+        pthread_mutex_init(&log_lines.lock, NULL);
+}

@@ -19,6 +19,9 @@ void listeners_init(struct listeners *l) {
 void listeners_close(struct listeners *l) {
         for (size_t i = 0; i < l->n; i++)
                 close(l->fds[i]);
+        for (size_t i = 0; i < l->n_udp; i++)
+                close(l->udp_fds[i]);
+        l->n_udp = 0;
         if (l->connection_fd >= 0)
                 close(l->connection_fd);
         l->n = 0;
@@ -35,6 +38,7 @@ static bool address_name(const struct sockaddr *sa, socklen_t len, char *name, s
         return true;
 }
 
+/* backlog < 0: a datagram socket, not listening. */
 static int bind_one(const struct addrinfo *ai, int backlog, const char **step) {
         int fd, one = 1;
 
@@ -51,7 +55,7 @@ static int bind_one(const struct addrinfo *ai, int backlog, const char **step) {
                 *step = "bind";
                 goto fail;
         }
-        if (listen(fd, backlog) < 0) {
+        if (backlog >= 0 && listen(fd, backlog) < 0) {
                 *step = "listen on";
                 goto fail;
         }
@@ -62,8 +66,12 @@ fail:;
         return r;
 }
 
-int listeners_bind(struct listeners *l, const char *host, int port, int backlog, bool tls, char *error, size_t size) {
-        struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE }, *list = NULL;
+/* Binds a socket of type on every address host resolves to; each fd goes
+ * to take(). */
+static int bind_all(struct listeners *l, const char *host, int port, int type, int backlog,
+                    int (*take)(struct listeners *l, int fd, void *userdata), void *userdata,
+                    char *error, size_t size) {
+        struct addrinfo hints = { .ai_socktype = type, .ai_flags = AI_PASSIVE }, *list = NULL;
         char service[16];
         int r;
 
@@ -76,11 +84,13 @@ int listeners_bind(struct listeners *l, const char *host, int port, int backlog,
         for (const struct addrinfo *ai = list; ai; ai = ai->ai_next) {
                 const char *step = NULL;
                 char name[NI_MAXHOST + NI_MAXSERV + 4];
-                int fd;
+                int fd = bind_one(ai, backlog, &step);
 
-                if (l->n == LISTENERS_MAX)
-                        break;
-                fd = bind_one(ai, backlog, &step);
+                if (fd >= 0 && (r = take(l, fd, userdata)) < 0) {
+                        (void) close(fd);
+                        fd = r;
+                        step = "set up";
+                }
                 if (fd < 0) {
                         if (!address_name(ai->ai_addr, ai->ai_addrlen, name, sizeof(name)))
                                 snprintf(name, sizeof(name), "(unknown)");
@@ -89,22 +99,63 @@ int listeners_bind(struct listeners *l, const char *host, int port, int backlog,
                         listeners_close(l);
                         return fd;
                 }
-                l->tls[l->n] = tls;
-                l->fds[l->n++] = fd;
         }
         freeaddrinfo(list);
         return 0;
 }
 
+static int take_listener(struct listeners *l, int fd, void *userdata) {
+        if (l->n == LISTENERS_MAX)
+                return -E2BIG;
+        l->tls[l->n] = *(const bool *) userdata;
+        l->fds[l->n++] = fd;
+        return 0;
+}
+
+int listeners_bind(struct listeners *l, const char *host, int port, int backlog, bool tls, char *error, size_t size) {
+        return bind_all(l, host, port, SOCK_STREAM, backlog, take_listener, &tls, error, size);
+}
+
+static int take_udp(struct listeners *l, int fd, void *userdata) {
+        int size = *(const int *) userdata, one = 1;
+
+        if (l->n_udp == LISTENERS_MAX)
+                return -E2BIG;
+        /* Past net.core.rmem_max only with CAP_NET_ADMIN (run as root); else
+         * what the kernel allows, which harkd reports when it starts. */
+        if (size > 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+                (void) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+        if (setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one)) < 0)
+                return -errno;
+        l->udp_fds[l->n_udp++] = fd;
+        return 0;
+}
+
+int listeners_bind_udp(struct listeners *l, const char *host, int port, int receive_buffer, char *error,
+                       size_t size) {
+        return bind_all(l, host, port, SOCK_DGRAM, -1, take_udp, &receive_buffer, error, size);
+}
+
 /* One socket systemd passed: a listener, or the connection of Accept=yes. */
 static int take_passed(struct listeners *l, int fd, bool tls, char *error, size_t size) {
-        int r = sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, -1);
+        int r = sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, -1), one = 1;
 
+        fd_set_cloexec(fd);
+        /* ListenDatagram=: syslog over UDP. systemd set its ReceiveBuffer=. */
+        if (r == 0 && sd_is_socket(fd, AF_UNSPEC, SOCK_DGRAM, -1) > 0) {
+                if (l->n_udp == LISTENERS_MAX) {
+                        snprintf(error, size, "More than %d datagram sockets passed", LISTENERS_MAX);
+                        return -E2BIG;
+                }
+                fd_set_nonblocking(fd, true);
+                (void) setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
+                l->udp_fds[l->n_udp++] = fd;
+                return 0;
+        }
         if (r <= 0) {
-                snprintf(error, size, "Passed file descriptor %d is not a stream socket", fd);
+                snprintf(error, size, "Passed file descriptor %d is neither a stream nor a datagram socket", fd);
                 return r < 0 ? r : -ENOTSOCK;
         }
-        fd_set_cloexec(fd);
         if (sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1) > 0) {
                 if (l->n == LISTENERS_MAX) {
                         snprintf(error, size, "More than %d sockets passed", LISTENERS_MAX);

@@ -18,6 +18,8 @@ struct listeners {
         bool from_systemd;
         int connection_fd;              /* Accept=yes: one connected socket, else -1 */
         bool connection_tls;
+        int udp_fds[LISTENERS_MAX];     /* datagram sockets, non-blocking, CLOEXEC */
+        size_t n_udp;
 };
 
 void listeners_init(struct listeners *l);
@@ -26,6 +28,13 @@ void listeners_init(struct listeners *l);
  * listeners if tls. On failure returns -errno, closes what it opened and
  * describes the failing step in error. */
 int listeners_bind(struct listeners *l, const char *host, int port, int backlog, bool tls, char *error, size_t size);
+
+/* Binds a datagram socket on every address host resolves to, asking for a
+ * receive buffer of receive_buffer bytes (0: the kernel's default; as root
+ * also beyond net.core.rmem_max), with the kernel's drop counter on every
+ * datagram (SO_RXQ_OVFL). Failure as for listeners_bind(). */
+int listeners_bind_udp(struct listeners *l, const char *host, int port, int receive_buffer, char *error,
+                       size_t size);
 
 /* Whether listening socket fd (one of l's) is a TLS listener. */
 bool listeners_is_tls(const struct listeners *l, int fd);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "connection.h"
+#include "journal.h"
 #include "log.h"
 #include "mode.h"
 #include "util.h"
@@ -62,6 +63,10 @@ static void reap(struct server *s) {
  * child would otherwise wake, or stop, the parent. It serves one connection
  * and never runs the main loop, so the driver's on_wake never runs there. */
 static void become_child(struct server *s) {
+        /* Locks the UDP receiver's thread may have held at fork(2): it does
+         * not exist here. */
+        journal_after_fork();
+        pthread_mutex_init(&s->lock, NULL);
         (void) close(s->stop_fd);
         (void) close(s->wake_fd);
         s->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

@@ -11,6 +11,7 @@
 
 struct event_logs {
         struct log_ratelimit refused, not_allowed, truncated, malformed, failed, evicted, tls_failed;
+        struct log_ratelimit udp_rate_limited, udp_kernel_drops;
 };
 
 struct counters {
@@ -24,6 +25,9 @@ struct counters {
         atomic_ullong framing_errors;   /* connections closed for a broken octet frame */
         atomic_ullong evicted;          /* connections closed to make room at max_connections */
         atomic_ullong tls_failed;       /* TLS handshakes that failed or timed out */
+        atomic_ullong udp_datagrams;    /* received, whatever became of them */
+        atomic_ullong udp_rate_limited; /* dropped by udp_rate_per_source */
+        atomic_ullong udp_kernel_drops; /* dropped by the kernel: the receive buffer was full */
         struct event_logs logs;
 };
 
