@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* ::ffff:0:0/96, where IPv6 sockets show IPv4 peers. */
+static const uint8_t v4_mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
 static bool parse_prefix(const char *s, unsigned max, unsigned *prefix) {
         unsigned v = 0;
 
@@ -38,6 +41,18 @@ static bool host_bits_clear(const struct allow_rule *rule) {
                         return false;
         }
         return true;
+}
+
+/* An IPv4-mapped block (::ffff:10.0.0.0/104) is the IPv4 block it maps:
+ * mapped peers are matched as IPv4 (allowlist_permits()), and so does the
+ * kernel's IPAddressAllow=, so kept as IPv6 it would match nobody. */
+static void unmap_ipv4(struct allow_rule *rule) {
+        if (rule->family != AF_INET6 || rule->prefix < 96 || memcmp(rule->address, v4_mapped, 12) != 0)
+                return;
+        memmove(rule->address, rule->address + 12, 4);
+        memset(rule->address + 4, 0, 12);
+        rule->family = AF_INET;
+        rule->prefix -= 96;
 }
 
 int allow_rule_parse(struct allow_rule *rule, const char *text, const char **why) {
@@ -73,6 +88,7 @@ int allow_rule_parse(struct allow_rule *rule, const char *text, const char **why
                 *why = "has bits set beyond its prefix length (write the network's first address)";
                 return -EINVAL;
         }
+        unmap_ipv4(rule);
         return 0;
 }
 
@@ -99,7 +115,6 @@ static bool prefix_matches(const uint8_t *network, const uint8_t *address, unsig
 }
 
 bool allowlist_permits(const struct allowlist *list, const struct sockaddr *sa) {
-        static const uint8_t v4_mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
         const uint8_t *address;
         int family = sa->sa_family;
 

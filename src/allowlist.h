@@ -27,8 +27,9 @@ struct allowlist {
 
 /* Parses "10.0.0.0/8", "2001:db8::/32", "127.0.0.1" or "::1" into *rule.
  * Host bits set under the prefix ("10.1.2.3/8") are refused: they are
- * usually a typo for another block. Returns 0 or -EINVAL with the reason in
- * why. */
+ * usually a typo for another block. An IPv4-mapped IPv6 block
+ * ("::ffff:10.0.0.0/104") becomes the IPv4 block it maps. Returns 0 or
+ * -EINVAL with the reason in why. */
 int allow_rule_parse(struct allow_rule *rule, const char *text, const char **why);
 
 /* Adds rule to *list (marking it set). Returns 0 or -ENOMEM / -E2BIG. */

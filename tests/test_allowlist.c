@@ -128,9 +128,13 @@ static const struct good_case good_cases[] = {
         { "2001:db8::8000/113", AF_INET6, 113, "2001:db8::8000", "2001:db8::8000/113" },
         { "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", AF_INET6, 128, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
           "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128" },
-        /* Written as IPv6, an IPv4-mapped address stays an IPv6 rule. */
-        { "::ffff:192.0.2.1", AF_INET6, 128, "::ffff:192.0.2.1", "::ffff:192.0.2.1/128" },
-        { "::ffff:0.0.0.0/96", AF_INET6, 96, "::ffff:0.0.0.0", "::ffff:0.0.0.0/96" },
+        /* An IPv4-mapped block is the IPv4 block it maps: mapped peers are
+         * matched as IPv4, so as an IPv6 rule it would match nobody. */
+        { "::ffff:192.0.2.1", AF_INET, 32, "192.0.2.1", "192.0.2.1/32" },
+        { "::ffff:10.0.0.0/104", AF_INET, 8, "10.0.0.0", "10.0.0.0/8" },
+        { "::ffff:0.0.0.0/96", AF_INET, 0, "0.0.0.0", "0.0.0.0/0" },
+        /* Short of the mapped prefix it stays IPv6. */
+        { "::/80", AF_INET6, 80, "::", "::/80" },
 };
 
 static void good_entries_parse_into_their_network_and_prefix(void **state) {
@@ -572,9 +576,9 @@ static void the_longest_rule_fits(void **state) {
         parse_ok("ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255", &rule);
         allow_rule_format(&rule, text, sizeof(text));
         assert_string_equal(text, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128");
-        parse_ok("::ffff:255.255.255.255", &rule);
+        parse_ok("2001:db8:ffff:ffff:ffff:ffff:255.255.255.255", &rule);
         allow_rule_format(&rule, text, sizeof(text));
-        assert_string_equal(text, "::ffff:255.255.255.255/128");
+        assert_string_equal(text, "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff/128");
 }
 
 int main(void) {
