@@ -1,11 +1,16 @@
 /* The hark client end to end against a real harkd: arguments, standard
  * input, "-", --ping, -c, every exit status it documents, and the syslog
  * options (--priority, --tag, --field, --octet-count) landing as journal
- * fields in both framings. */
+ * fields in both framings. And hark --udp against a UDP socket of the
+ * test's own: one datagram per message, the size limit, a port nobody
+ * listens on, IPv6. */
 #include "support.h"
 #include "util.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -487,6 +492,275 @@ static void test_syslog_usage_errors(void **state) {
                     NULL }, NULL, 69);
 }
 
+
+/* ------------------------------------------------------------------------ */
+/* --udp: what arrives at a UDP socket the test binds itself (the client is
+ * tested here, not harkd's UDP listener). */
+
+/* A UDP socket on a free loopback port (kept for teardown); *port is it,
+ * as text. Its receive buffer holds every datagram a test sends. */
+static int udp_socket(struct it_test *t, int family, char *port, size_t size) {
+        struct sockaddr_storage sa = { .ss_family = (sa_family_t) family };
+        socklen_t length = family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+        int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0), buffer = 4 << 20;
+
+        assert_true(fd >= 0);
+        it_test_keep_fd(t, fd);
+        if (family == AF_INET6)
+                ((struct sockaddr_in6 *) &sa)->sin6_addr = in6addr_loopback;
+        else
+                ((struct sockaddr_in *) &sa)->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buffer, sizeof(buffer)), 0);
+        assert_int_equal(bind(fd, (struct sockaddr *) &sa, length), 0);
+        assert_int_equal(getsockname(fd, (struct sockaddr *) &sa, &length), 0);
+        snprintf(port, size, "%u", ntohs(family == AF_INET6 ? ((struct sockaddr_in6 *) &sa)->sin6_port
+                                                             : ((struct sockaddr_in *) &sa)->sin_port));
+        return fd;
+}
+
+/* A port of family's loopback where nobody listens: bound, then closed. */
+static void closed_udp_port(struct it_test *t, int family, char *port, size_t size) {
+        it_test_close(t, udp_socket(t, family, port, size));
+}
+
+/* The next datagram, waiting at most timeout_ms: its size, or -1 for none. */
+static ssize_t next_datagram(int fd, char *buffer, size_t size, int timeout_ms) {
+        struct pollfd pfd = { .fd = fd, .events = POLLIN };
+        ssize_t n;
+
+        if (poll(&pfd, 1, timeout_ms) != 1)
+                return -1;
+        n = recv(fd, buffer, size, MSG_TRUNC);
+        assert_true(n >= 0);
+        return n;
+}
+
+/* hark has exited: what it sent is queued, so "no more" needs no long wait. */
+#define UDP_WAIT_MS 2000
+#define UDP_NO_MORE_MS 100
+
+/* Exactly these datagrams (with their lengths: NULs count) and no more. */
+static void expect_datagrams_n(int fd, const char *const *want, const size_t *sizes, size_t n) {
+        static char buffer[70000];
+
+        for (size_t i = 0; i < n; i++) {
+                ssize_t got = next_datagram(fd, buffer, sizeof(buffer), UDP_WAIT_MS);
+
+                if (got < 0)
+                        fail_msg("datagram %zu of %zu did not arrive", i + 1, n);
+                if ((size_t) got != sizes[i] || memcmp(buffer, want[i], sizes[i]) != 0)
+                        fail_msg("datagram %zu: %zd bytes \"%.*s\", expected %zu \"%.*s\"", i + 1, got,
+                                 (int) (got > 80 ? 80 : got), buffer, sizes[i],
+                                 (int) (sizes[i] > 80 ? 80 : sizes[i]), want[i]);
+        }
+        if (next_datagram(fd, buffer, sizeof(buffer), UDP_NO_MORE_MS) >= 0)
+                fail_msg("a datagram more than the %zu expected", n);
+}
+
+static void expect_datagrams(int fd, const char *const *want, size_t n) {
+        size_t sizes[16];
+
+        assert_true(n <= ELEMENTSOF(sizes));
+        for (size_t i = 0; i < n; i++)
+                sizes[i] = strlen(want[i]);
+        expect_datagrams_n(fd, want, sizes, n);
+}
+
+/* Each argument is one datagram, LFs inside and all; CRs and LFs at its
+ * end are not sent, and an empty argument sends none. */
+static void test_udp_arguments(void **state) {
+        struct it_test *t = *state;
+        char port[16];
+        int fd = udp_socket(t, AF_INET, port, sizeof(port));
+
+        expect_hark((const char *const[]) { "--udp", "-H", "127.0.0.1", "-p", port, "one", "two words",
+                    "a\nmulti-line\nmessage", "", "crlf\r\n", "\r\n", "last", NULL }, NULL, 0);
+        expect_datagrams(fd, (const char *const[]) { "one", "two words", "a\nmulti-line\nmessage", "crlf", "last" },
+                         5);
+}
+
+/* Standard input: a datagram per line (CRLF, empty lines, a last line
+ * without LF), "-" among arguments, a NUL inside a line is data. */
+static void test_udp_stdin(void **state) {
+        static const char input[] = "s1\r\n\ns2\0with NUL\nlast";
+        struct it_test *t = *state;
+        char port[16];
+        int fd = udp_socket(t, AF_INET, port, sizeof(port));
+        const char *argv[] = { it_hark_path(), "--udp", "-H", "127.0.0.1", "-p", port, NULL };
+        struct it_proc p;
+
+        expect_hark((const char *const[]) { "--udp", "-H", "127.0.0.1", "-p", port, NULL }, "l1\nl2\r\n\n\nl3", 0);
+        expect_datagrams(fd, (const char *const[]) { "l1", "l2", "l3" }, 3);
+        expect_hark((const char *const[]) { "--udp", "-H", "127.0.0.1", "-p", port, "first", "-", "last", NULL },
+                    "x1\nx2", 0);
+        expect_datagrams(fd, (const char *const[]) { "first", "x1", "x2", "last" }, 4);
+
+        assert_int_equal(it_run((char *const *) argv, input, sizeof(input) - 1, 20000, &p), 0);
+        assert_int_equal(it_exit_code(&p), 0);
+        it_proc_free(&p);
+        expect_datagrams_n(fd, (const char *const[]) { "s1", "s2\0with NUL", "last" }, (const size_t[]) { 2, 11, 4 },
+                           3);
+}
+
+/* The RFC 5424 header of --priority, --tag and --field inside each
+ * datagram, no line end after it; a field value and a message with LFs
+ * need no --octet-count. */
+static void test_udp_syslog(void **state) {
+        struct it_test *t = *state;
+        char port[16], host[256] = "", want[512], buffer[1024], pid[16];
+        const char *rest;
+        int fd = udp_socket(t, AF_INET, port, sizeof(port));
+        struct it_proc p;
+        ssize_t n;
+
+        assert_int_equal(gethostname(host, sizeof(host) - 1), 0);
+        assert_int_equal(hark((const char *const[]) { "--udp", "-H", "127.0.0.1", "-p", port, "--priority",
+                              "local0.warning", "--tag", "myapp", "--field", "ORDER_ID=4711", "--field", "NOTE=a\nb",
+                              "disk almost full", "two\nlines", NULL }, NULL, &p), 0);
+        it_proc_free(&p);
+        n = next_datagram(fd, buffer, sizeof(buffer) - 1, UDP_WAIT_MS);
+        assert_true(n > 0);
+        buffer[n] = 0;
+        /* <132>1 2026-12-02T01:07:16.799813+00:00 HOST myapp PID - SD MSG */
+        assert_true(strncmp(buffer, "<132>1 ", 7) == 0);
+        assert_true(strlen(buffer) > 7 + 32 && buffer[7 + 10] == 'T' && buffer[7 + 32] == ' ');
+        snprintf(want, sizeof(want), " %s myapp ", host);
+        assert_true(strncmp(buffer + 7 + 32, want, strlen(want)) == 0);
+        rest = buffer + 7 + 32 + strlen(want);
+        assert_int_equal(sscanf(rest, "%15[0-9]", pid), 1);
+        assert_true(atoi(pid) > 0);
+        assert_string_equal(rest + strlen(pid), " - [journal@hark ORDER_ID=\"4711\" NOTE=\"a\nb\"] disk almost full");
+        n = next_datagram(fd, buffer, sizeof(buffer) - 1, UDP_WAIT_MS);
+        assert_true(n > 0);
+        buffer[n] = 0;
+        assert_non_null(strstr(buffer, "] two\nlines"));
+        assert_int_equal(buffer[n - 1], 's');
+        /* Without --priority: user.notice, as over TCP. */
+        expect_hark((const char *const[]) { "--udp", "-H", "127.0.0.1", "-p", port, "--tag", "t", NULL }, "in\n", 0);
+        n = next_datagram(fd, buffer, sizeof(buffer) - 1, UDP_WAIT_MS);
+        assert_true(n > 0);
+        buffer[n] = 0;
+        assert_true(strncmp(buffer, "<13>1 ", 6) == 0);
+        assert_non_null(strstr(buffer, " t "));
+        assert_true(n > 5 && strcmp(buffer + n - 5, " - in") == 0);
+}
+
+/* A message of n bytes of c. */
+static char *filled(size_t n, char c) {
+        char *m = malloc(n + 1);
+
+        assert_non_null(m);
+        memset(m, c, n);
+        m[n] = 0;
+        return m;
+}
+
+/* The largest message a datagram carries goes; one byte more is named, not
+ * sent, and the messages after it still go: exit 65. */
+static void check_size_limit(struct it_test *t, int family, const char *host, size_t max) {
+        char port[16], buffer[512];
+        int fd = udp_socket(t, family, port, sizeof(port));
+        char *fits = filled(max, 'f'), *over = filled(max + 1, 'o'), *input;
+        struct it_proc p;
+
+        assert_int_equal(hark((const char *const[]) { "--udp", "-H", host, "-p", port, fits, over, "after", NULL },
+                              NULL, &p), 65);
+        assert_non_null(strstr(p.err, "message 2 (\"oooo"));
+        snprintf(buffer, sizeof(buffer), "is %zu bytes, more than a UDP datagram over %s carries (%zu); not sent",
+                 max + 1, family == AF_INET6 ? "IPv6" : "IPv4", max);
+        assert_non_null(strstr(p.err, buffer));
+        it_proc_free(&p);
+        expect_datagrams_n(fd, (const char *const[]) { fits, "after" }, (const size_t[]) { max, 5 }, 2);
+
+        /* The same on standard input. */
+        input = malloc(2 * max + 32);
+        assert_non_null(input);
+        snprintf(input, 2 * max + 32, "%s\n%s\nafter\n", over, fits);
+        assert_int_equal(hark((const char *const[]) { "--udp", "-H", host, "-p", port, NULL }, input, &p), 65);
+        assert_non_null(strstr(p.err, "message 1 (\"oooo"));
+        it_proc_free(&p);
+        free(input);
+        expect_datagrams_n(fd, (const char *const[]) { fits, "after" }, (const size_t[]) { max, 5 }, 2);
+
+        /* With a syslog header a message that fits alone does not. */
+        assert_int_equal(hark((const char *const[]) { "--udp", "-H", host, "-p", port, "--tag", "big", fits, "small",
+                              NULL }, NULL, &p), 65);
+        assert_non_null(strstr(p.err, "with its syslog header"));
+        it_proc_free(&p);
+        assert_true(next_datagram(fd, buffer, sizeof(buffer), UDP_WAIT_MS) > 0);
+        assert_non_null(memmem(buffer, sizeof(buffer), " big ", 5));
+        assert_non_null(memmem(buffer, sizeof(buffer), " - - small", 10));
+        assert_true(next_datagram(fd, buffer, sizeof(buffer), UDP_NO_MORE_MS) < 0);
+        free(fits);
+        free(over);
+}
+
+static void test_udp_size_limit(void **state) {
+        check_size_limit(*state, AF_INET, "127.0.0.1", 65507);
+}
+
+static void test_udp_size_limit_ipv6(void **state) {
+        check_size_limit(*state, AF_INET6, "::1", 65527);
+}
+
+/* Nobody listens: the port unreachable that comes back is 69, for one
+ * datagram (seen after it) as for many (seen at the next). */
+static void test_udp_nobody_listens(void **state) {
+        static const char *const hosts[] = { "127.0.0.1", "::1" };
+        struct it_test *t = *state;
+
+        for (size_t i = 0; i < ELEMENTSOF(hosts); i++) {
+                char port[16];
+                struct it_proc p;
+
+                closed_udp_port(t, i ? AF_INET6 : AF_INET, port, sizeof(port));
+                assert_int_equal(hark((const char *const[]) { "--udp", "-H", hosts[i], "-p", port, "lost", NULL }, NULL,
+                                      &p), 69);
+                assert_non_null(strstr(p.err, "nobody listens on this UDP port"));
+                it_proc_free(&p);
+                expect_hark((const char *const[]) { "--udp", "-H", hosts[i], "-p", port, "a", "b", "c", NULL }, NULL,
+                            69);
+                expect_hark((const char *const[]) { "--udp", "-H", hosts[i], "-p", port, "--tag", "x", NULL },
+                            "1\n2\n3\n", 69);
+        }
+}
+
+/* IPv6, and host and port from harkd's config: udp_port, and "::" reached
+ * as ::1. */
+static void test_udp_ipv6_and_config(void **state) {
+        struct it_test *t = *state;
+        char port[16], config[256], text[128];
+        int fd = udp_socket(t, AF_INET6, port, sizeof(port));
+
+        expect_hark((const char *const[]) { "--udp", "-H", "::1", "-p", port, "over IPv6", NULL }, NULL, 0);
+        expect_datagrams(fd, (const char *const[]) { "over IPv6" }, 1);
+
+        it_tmp_path(config, sizeof(config), "udp", ".conf");
+        it_test_keep_file(t, config);
+        snprintf(text, sizeof(text), "host = \"::\";\nport = 10001;\nudp_port = %s;\n", port);
+        assert_int_equal(it_write_file(config, text), 0);
+        expect_hark((const char *const[]) { "--udp", "-c", config, "via config", NULL }, NULL, 0);
+        expect_datagrams(fd, (const char *const[]) { "via config" }, 1);
+        /* -p wins over udp_port: nobody there. */
+        closed_udp_port(t, AF_INET6, port, sizeof(port));
+        expect_hark((const char *const[]) { "--udp", "-c", config, "-p", port, "elsewhere", NULL }, NULL, 69);
+        assert_true(next_datagram(fd, text, sizeof(text), UDP_NO_MORE_MS) < 0);
+}
+
+/* What --udp cannot do ends hark before it sends. */
+static void test_udp_usage_errors(void **state) {
+        struct it_test *t = *state;
+        char port[16];
+        int fd = udp_socket(t, AF_INET, port, sizeof(port));
+        char buffer[16];
+
+        expect_hark((const char *const[]) { "--udp", "-H", "127.0.0.1", "-p", port, "--tls", "x", NULL }, NULL, 64);
+        expect_hark((const char *const[]) { "--udp", "-H", "127.0.0.1", "-p", port, "--octet-count", "x", NULL }, NULL,
+                    64);
+        expect_hark((const char *const[]) { "--udp", "-H", "127.0.0.1", "-p", port, "--ping", NULL }, NULL, 64);
+        assert_true(next_datagram(fd, buffer, sizeof(buffer), UDP_NO_MORE_MS) < 0);
+}
+
 static const struct CMUnitTest once[] = {
         IT_TEST(test_messages),
         IT_TEST(test_stdin_between_arguments),
@@ -500,6 +774,14 @@ static const struct CMUnitTest once[] = {
         IT_TEST(test_syslog_message_boundaries),
         IT_TEST(test_syslog_stdin_many),
         IT_TEST(test_syslog_usage_errors),
+        IT_TEST(test_udp_arguments),
+        IT_TEST(test_udp_stdin),
+        IT_TEST(test_udp_syslog),
+        IT_TEST(test_udp_size_limit),
+        IT_TEST(test_udp_size_limit_ipv6),
+        IT_TEST(test_udp_nobody_listens),
+        IT_TEST(test_udp_ipv6_and_config),
+        IT_TEST(test_udp_usage_errors),
 };
 
 int main(void) {
