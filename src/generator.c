@@ -77,8 +77,9 @@ static int close_output(FILE *f, const char *path, int r, char *error, size_t si
 
 /* systemd's ListenStream= takes numeric addresses only: resolve names here
  * (at boot that means /etc/hosts; a name needing DNS is better an address). */
-static int write_listen_lines(FILE *f, const char *host, int port, char *error, size_t size) {
-        struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE }, *list;
+static int write_listen_lines(FILE *f, const char *host, int port, bool datagram, char *error, size_t size) {
+        struct addrinfo hints = { .ai_socktype = datagram ? SOCK_DGRAM : SOCK_STREAM, .ai_flags = AI_PASSIVE }, *list;
+        const char *key = datagram ? "ListenDatagram" : "ListenStream";
         char service[16];
         int r;
 
@@ -93,8 +94,7 @@ static int write_listen_lines(FILE *f, const char *host, int port, char *error, 
 
                 if (getnameinfo(ai->ai_addr, ai->ai_addrlen, numeric, sizeof(numeric), NULL, 0, NI_NUMERICHOST) != 0)
                         continue;
-                fprintf(f, ai->ai_family == AF_INET6 ? "ListenStream=[%s]:%d\n" : "ListenStream=%s:%d\n",
-                        numeric, port);
+                fprintf(f, ai->ai_family == AF_INET6 ? "%s=[%s]:%d\n" : "%s=%s:%d\n", key, numeric, port);
         }
         freeaddrinfo(list);
         return 0;
@@ -131,97 +131,149 @@ static int write_socket_dropin(const struct hark_config *config, const char *dir
                 return r;
         /* An empty assignment first: it replaces the unit's own addresses. */
         fputs("[Socket]\nListenStream=\n", f);
-        r = write_listen_lines(f, config->host, config->port, error, size);
+        r = write_listen_lines(f, config->host, config->port, false, error, size);
         fprintf(f, "Backlog=%d\n", config->backlog);
         write_filter_lines(f, &config->allow);
         return close_output(f, path, r, error, size);
 }
 
-/* A unit of its own rather than a second ListenStream= in harkd.socket:
- * FileDescriptorName= names every socket of a unit alike, and harkd must
- * know which passed socket speaks TLS. */
-static int write_tls_socket(const struct hark_config *config, const char *dir, char *error, size_t size) {
+/* The sockets harkd.service takes beside harkd.socket, each a unit of its
+ * own rather than more Listen lines in harkd.socket: FileDescriptorName=
+ * names every socket of a unit alike, and harkd must know which passed
+ * socket speaks TLS; ReceiveBuffer= would also reach the stream listener,
+ * and pin the buffer of every connection accepted on it. */
+struct extra_socket {
+        const char *unit;
+        const char *what;
+        const char *fd_name;
+        bool datagram;
+};
+
+static const struct extra_socket extra_sockets[] = {
+        { GENERATOR_TLS_SOCKET, "TCP messages into the journal over TLS", GENERATOR_TLS_FD_NAME, false },
+        { GENERATOR_UDP_SOCKET, "syslog datagrams into the journal", GENERATOR_UDP_FD_NAME, true },
+};
+
+static int extra_port(const struct hark_config *config, const struct extra_socket *x) {
+        return x->datagram ? config->udp_port : config->tls_port;
+}
+
+static int write_extra_socket(const struct hark_config *config, const struct extra_socket *x, const char *dir,
+                              char *error, size_t size) {
         char path[PATH_MAX];
         FILE *f;
-        int r = open_output(dir, NULL, GENERATOR_TLS_SOCKET, path, &f, error, size);
+        int r = open_output(dir, NULL, x->unit, path, &f, error, size);
 
         if (r < 0)
                 return r;
-        fputs("[Unit]\n"
-              "Description=hark: TCP messages into the journal over TLS (socket)\n"
-              "Documentation=man:harkd(8) man:harkd.conf(5)\n"
-              "\n"
-              "[Socket]\n", f);
-        r = write_listen_lines(f, config->host, config->tls_port, error, size);
-        fprintf(f, "Backlog=%d\n"
-                   "FileDescriptorName=" GENERATOR_TLS_FD_NAME "\n"
-                   "Service=" SERVICE "\n", config->backlog);
+        fprintf(f, "[Unit]\n"
+                   "Description=hark: %s (socket)\n"
+                   "Documentation=man:harkd(8) man:harkd.conf(5)\n"
+                   "\n"
+                   "[Socket]\n", x->what);
+        r = write_listen_lines(f, config->host, extra_port(config, x), x->datagram, error, size);
+        if (x->datagram) {
+                /* systemd sets it as root, past net.core.rmem_max. */
+                if (config->udp_receive_buffer > 0)
+                        fprintf(f, "ReceiveBuffer=%d\n", config->udp_receive_buffer);
+        } else
+                fprintf(f, "Backlog=%d\n", config->backlog);
+        fprintf(f, "FileDescriptorName=%s\n"
+                   "Service=" SERVICE "\n", x->fd_name);
         write_filter_lines(f, &config->allow);
         return close_output(f, path, r, error, size);
 }
 
 /* Enabled as an [Install] section's WantedBy=sockets.target would be, in
  * the generator's directory (systemctl enable never sees this unit). */
-static int enable_tls_socket(const char *dir, char *error, size_t size) {
-        char path[PATH_MAX];
+static int enable_extra_socket(const struct extra_socket *x, const char *dir, char *error, size_t size) {
+        char path[PATH_MAX], target[PATH_MAX];
         int r = make_dir(dir, WANTS_DIR, error, size);
 
         if (r >= 0)
-                r = output_path(path, dir, WANTS_DIR, GENERATOR_TLS_SOCKET, error, size);
+                r = output_path(path, dir, WANTS_DIR, x->unit, error, size);
         if (r < 0)
                 return r;
+        snprintf(target, sizeof(target), "../%s", x->unit);
         if (unlink(path) < 0 && errno != ENOENT)
                 return fail_errno(error, size, "replace", path);
-        if (symlink("../" GENERATOR_TLS_SOCKET, path) < 0)
+        if (symlink(target, path) < 0)
                 return fail_errno(error, size, "create", path);
         return 0;
 }
 
-/* The service takes the TLS socket beside its own. Sockets= names the
+/* The service takes the extra sockets beside its own. Sockets= names the
  * socket units whose descriptors it inherits: harkd.socket too, as the
  * same-name default is documented only for a service without the setting.
  * Sockets= implies Wants= and After= on them (written out for the admin who
- * reads the file): a service started before its sockets waits for both. */
-static int write_service_dropin(const char *dir, char *error, size_t size) {
+ * reads the file): a service started before its sockets waits for them. */
+static int write_service_dropin(const struct hark_config *config, const char *dir, char *error, size_t size) {
         char path[PATH_MAX];
         FILE *f;
         int r = open_output(dir, SERVICE ".d", GENERATOR_DROPIN, path, &f, error, size);
 
         if (r < 0)
                 return r;
-        fputs("[Unit]\n"
-              "Wants=" GENERATOR_TLS_SOCKET "\n"
-              "After=" GENERATOR_TLS_SOCKET "\n"
-              "\n"
-              "[Service]\n"
-              "Sockets=harkd.socket " GENERATOR_TLS_SOCKET "\n", f);
+        fputs("[Unit]\n", f);
+        for (size_t i = 0; i < ELEMENTSOF(extra_sockets); i++)
+                if (extra_port(config, &extra_sockets[i]))
+                        fprintf(f, "Wants=%s\nAfter=%s\n", extra_sockets[i].unit, extra_sockets[i].unit);
+        fputs("\n[Service]\nSockets=harkd.socket", f);
+        for (size_t i = 0; i < ELEMENTSOF(extra_sockets); i++)
+                if (extra_port(config, &extra_sockets[i]))
+                        fprintf(f, " %s", extra_sockets[i].unit);
+        fputs("\n", f);
         return close_output(f, path, 0, error, size);
 }
 
-/* What a run with tls_port wrote, gone (systemd empties the directory before
- * each run; this keeps a second run into the same one exact). */
-static void remove_tls(const char *dir) {
-        static const char *const parts[][2] = {
-                { NULL, GENERATOR_TLS_SOCKET },
-                { WANTS_DIR, GENERATOR_TLS_SOCKET },
-                { SERVICE ".d", GENERATOR_DROPIN },
-        };
+/* What an earlier run wrote for an extra socket, gone (systemd empties the
+ * directory before each run; this keeps a second run into the same one
+ * exact). */
+static void remove_extra_socket(const struct extra_socket *x, const char *dir) {
+        const char *const subs[] = { NULL, WANTS_DIR };
         char path[PATH_MAX], error[64];
 
-        for (size_t i = 0; i < ELEMENTSOF(parts); i++)
-                if (output_path(path, dir, parts[i][0], parts[i][1], error, sizeof(error)) >= 0)
+        for (size_t i = 0; i < ELEMENTSOF(subs); i++)
+                if (output_path(path, dir, subs[i], x->unit, error, sizeof(error)) >= 0)
                         (void) unlink(path);
 }
 
-static int write_tls(const struct hark_config *config, const char *dir, char *error, size_t size) {
-        int r = write_tls_socket(config, dir, error, size);
+static void remove_service_dropin(const char *dir) {
+        char path[PATH_MAX], error[64];
 
-        if (r >= 0)
-                r = enable_tls_socket(dir, error, size);
-        if (r >= 0)
-                r = write_service_dropin(dir, error, size);
+        if (output_path(path, dir, SERVICE ".d", GENERATOR_DROPIN, error, sizeof(error)) >= 0)
+                (void) unlink(path);
+}
+
+static void remove_extras(const char *dir) {
+        for (size_t i = 0; i < ELEMENTSOF(extra_sockets); i++)
+                remove_extra_socket(&extra_sockets[i], dir);
+        remove_service_dropin(dir);
+}
+
+static int write_extras(const struct hark_config *config, const char *dir, char *error, size_t size) {
+        bool any = false;
+        int r = 0;
+
+        for (size_t i = 0; i < ELEMENTSOF(extra_sockets) && r >= 0; i++) {
+                const struct extra_socket *x = &extra_sockets[i];
+
+                if (!extra_port(config, x)) {
+                        remove_extra_socket(x, dir);
+                        continue;
+                }
+                any = true;
+                r = write_extra_socket(config, x, dir, error, size);
+                if (r >= 0)
+                        r = enable_extra_socket(x, dir, error, size);
+        }
+        if (r >= 0 && any)
+                r = write_service_dropin(config, dir, error, size);
+        else if (r >= 0)
+                remove_service_dropin(dir);
+        /* All or nothing: a service without one of its sockets is worse. */
         if (r < 0)
-                remove_tls(dir);
+                remove_extras(dir);
         return r;
 }
 
@@ -233,9 +285,5 @@ int generator_write_units(const struct hark_config *config, const char *dir, cha
                 if (r < 0)
                         return r;
         }
-        if (!config->tls_port) {
-                remove_tls(dir);
-                return 0;
-        }
-        return write_tls(config, dir, error, size);
+        return write_extras(config, dir, error, size);
 }

@@ -178,13 +178,14 @@ static void allow_becomes_the_socket_units_ip_filter(void **state) {
         assert_false(exists(x, "harkd.service.d"));
 }
 
-static void an_ipv4_mapped_rule_is_written_as_written(void **state) {
+/* The kernel sees a mapped peer as IPv4 too: the rule is written as one. */
+static void an_ipv4_mapped_rule_is_written_as_ipv4(void **state) {
         struct fixture *x = *state;
 
         configure(x, "port = 3000;\nallow = [ \"::ffff:192.0.2.1\" ];\n");
         run(x);
         assert_dropin_body(x, "[Socket]\nListenStream=\nListenStream=127.0.0.1:3000\nBacklog=4096\n"
-                              "IPAddressAllow=\nIPAddressAllow=::ffff:192.0.2.1/128\nIPAddressDeny=any\n");
+                              "IPAddressAllow=\nIPAddressAllow=192.0.2.1/32\nIPAddressDeny=any\n");
 }
 
 static void every_one_of_1024_rules_is_written(void **state) {
@@ -285,6 +286,52 @@ static void the_tls_socket_listens_where_host_resolves_and_filters_alike(void **
 
 /* A second run into the same directory writes exactly what its config says:
  * without tls_port the TLS unit, its link and the service drop-in go. */
+static const char udp_unit_head[] =
+        HEADER
+        "[Unit]\n"
+        "Description=hark: syslog datagrams into the journal (socket)\n"
+        "Documentation=man:harkd(8) man:harkd.conf(5)\n"
+        "\n"
+        "[Socket]\n";
+
+/* udp_port: a datagram socket unit of its own, so that its ReceiveBuffer=
+ * never reaches the stream listener; with tls_port too the service takes
+ * all three. */
+static void udp_port_gets_a_datagram_socket_unit(void **state) {
+        struct fixture *x = *state;
+        char want[4096], target[PATH_MAX];
+        ssize_t n;
+
+        configure(x, "port = 3000;\nudp_port = 514;\nudp_receive_buffer = 1048576;\nallow = [ \"10.0.0.0/8\" ];\n");
+        run(x);
+        snprintf(want, sizeof(want), "%sListenDatagram=127.0.0.1:514\nReceiveBuffer=1048576\n"
+                                     "FileDescriptorName=udp\nService=harkd.service\n"
+                                     "IPAddressAllow=\nIPAddressAllow=10.0.0.0/8\nIPAddressDeny=any\n", udp_unit_head);
+        assert_output(x, GENERATOR_UDP_SOCKET, want);
+        n = readlink(path_in(x, "sockets.target.wants/" GENERATOR_UDP_SOCKET), target, sizeof(target) - 1);
+        assert_true(n > 0);
+        target[n] = 0;
+        assert_string_equal(target, "../harkd-udp.socket");
+        assert_output(x, "harkd.service.d/" GENERATOR_DROPIN,
+                      HEADER "[Unit]\nWants=harkd-udp.socket\nAfter=harkd-udp.socket\n\n"
+                      "[Service]\nSockets=harkd.socket harkd-udp.socket\n");
+        assert_false(exists(x, GENERATOR_TLS_SOCKET));
+
+        configure(x, "port = 3000;\nudp_port = 514;\ntls_port = 6514;\n" TLS_KEYS);
+        run(x);
+        assert_true(exists(x, GENERATOR_TLS_SOCKET));
+        assert_output(x, "harkd.service.d/" GENERATOR_DROPIN,
+                      HEADER "[Unit]\nWants=harkd-tls.socket\nAfter=harkd-tls.socket\n"
+                      "Wants=harkd-udp.socket\nAfter=harkd-udp.socket\n\n"
+                      "[Service]\nSockets=harkd.socket harkd-tls.socket harkd-udp.socket\n");
+
+        configure(x, "port = 3000;\n");
+        run(x);
+        assert_false(exists(x, GENERATOR_UDP_SOCKET));
+        assert_false(exists(x, "sockets.target.wants/" GENERATOR_UDP_SOCKET));
+        assert_no_tls(x);
+}
+
 static void a_run_without_tls_port_leaves_none_of_it(void **state) {
         struct fixture *x = *state;
         char want[4096];
@@ -325,13 +372,14 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(running_twice_overwrites, setup, teardown),
                 cmocka_unit_test_setup_teardown(unresolvable_host_is_an_error_and_leaves_no_dropin, setup, teardown),
                 cmocka_unit_test_setup_teardown(allow_becomes_the_socket_units_ip_filter, setup, teardown),
-                cmocka_unit_test_setup_teardown(an_ipv4_mapped_rule_is_written_as_written, setup, teardown),
+                cmocka_unit_test_setup_teardown(an_ipv4_mapped_rule_is_written_as_ipv4, setup, teardown),
                 cmocka_unit_test_setup_teardown(every_one_of_1024_rules_is_written, setup, teardown),
                 cmocka_unit_test_setup_teardown(tls_port_gets_a_socket_unit_named_tls, setup, teardown),
                 cmocka_unit_test_setup_teardown(the_tls_socket_listens_where_host_resolves_and_filters_alike, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(a_run_without_tls_port_leaves_none_of_it, setup, teardown),
                 cmocka_unit_test_setup_teardown(a_tls_part_that_fails_leaves_none_of_it, setup, teardown),
+                cmocka_unit_test_setup_teardown(udp_port_gets_a_datagram_socket_unit, setup, teardown),
         };
 
         return hark_test_main("generator", tests);
