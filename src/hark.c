@@ -1,4 +1,5 @@
-/* hark: sends messages to harkd and exits 0 once all are in the journal. */
+/* hark: sends messages to harkd and exits 0 once all are in the journal
+ * (with --udp: once all are sent, as nothing confirms a datagram). */
 #include <signal.h>
 #include <stdio.h>
 
