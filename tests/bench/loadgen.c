@@ -21,6 +21,16 @@
  * the session. Sessions are never resumed: each connection does a full
  * handshake. Only the transport differs; the modes are the same.
  *
+ * With --udp the transport is UDP (RFC 5426: one datagram, one message):
+ * --connections N --messages M are N senders, each a socket of its own (its
+ * own source port), each sending M datagrams of one line each, with nothing
+ * to confirm. --rate R paces all of them together at R datagrams a second,
+ * sent in small bursts on a 1 ms clock (clock_nanosleep), round-robin over
+ * the senders; 0 sends as fast as the sockets take them. Only a successful
+ * sendto(2) counts as sent; a sender that falls behind catches up by at most
+ * CATCH_UP_MS of the rate, so what was really offered is in the result
+ * (achieved_rate, behind_ms).
+ *
  * Every line is "bench <connection> <seq> xxx...\n", exactly --size bytes.
  * With --syslog APP-NAME every message is an RFC 6587 octet-counted frame of
  * exactly --size bytes ("LEN SP" included, no LF) holding an RFC 5424 message
@@ -59,6 +69,10 @@
 #define EVENTS_PER_WAIT 512
 #define REPLY_MAX 64
 #define ERRNO_SLOTS 256
+/* --udp --rate: the pacing clock, and how much of a fallen-behind schedule
+ * is caught up at once (more would be a burst far above the rate). */
+#define UDP_TICK_NS 1000000L
+#define CATCH_UP_MS 10
 
 enum mode { MODE_NONE, MODE_FLOOD, MODE_SHORT, MODE_IDLE };
 
@@ -105,6 +119,8 @@ struct options {
         const char *tls_ca;             /* TLS when set */
         const char *tls_certificate, *tls_key;
         const char *tls_name;           /* the server's name or address to verify */
+        bool udp;                       /* datagrams: --connections are senders */
+        double rate;                    /* --udp: datagrams a second in all, 0: at once */
 };
 
 struct stats {
@@ -368,6 +384,14 @@ static int format_frame(char *dst, size_t size, const char *app, uint32_t conn, 
         return 0;
 }
 
+/* Line seq of connection (or sender) conn, exactly size bytes, LF last. */
+static void format_line(char *line, size_t size, uint32_t conn, uint32_t seq) {
+        int n = snprintf(line, size, "bench %" PRIu32 " %" PRIu32 " ", conn, seq);
+
+        memset(line + n, 'x', size - 1 - (size_t) n);
+        line[size - 1] = '\n';
+}
+
 static void fill(struct ctx *x, struct conn *c) {
         size_t size = x->o.size;
 
@@ -383,12 +407,8 @@ static void fill(struct ctx *x, struct conn *c) {
                 if (x->o.app_name) {
                         /* Checked to fit for every connection and seq (main). */
                         (void) format_frame(line, size, x->o.app_name, c->id, c->next_seq);
-                } else {
-                        int n = snprintf(line, size, "bench %" PRIu32 " %" PRIu32 " ", c->id, c->next_seq);
-
-                        memset(line + n, 'x', size - 1 - (size_t) n);
-                        line[size - 1] = '\n';
-                }
+                } else
+                        format_line(line, size, c->id, c->next_seq);
                 c->out_len += size;
                 c->next_seq++;
         }
@@ -731,6 +751,111 @@ static int run(struct ctx *x) {
         return 0;
 }
 
+/* --udp: datagram k goes to sender k % N as its line k / N, so the senders
+ * take turns and each sends its own lines in order. */
+struct udp_senders {
+        int *fds;
+        uint64_t total;                 /* datagrams to send, N * M */
+        uint64_t next;                  /* the next datagram */
+        uint64_t behind_ns;             /* schedule given up by catching up at most CATCH_UP_MS */
+        double schedule_t0;             /* when datagram 0 was due */
+};
+
+static void send_datagram(struct ctx *x, struct udp_senders *u) {
+        uint32_t sender = (uint32_t) (u->next % x->o.count);
+        uint32_t seq = (uint32_t) (u->next / x->o.count);
+        char line[OUT_BUFFER_SIZE];
+        ssize_t n;
+
+        format_line(line, x->o.size, sender, seq);
+        do
+                n = sendto(u->fds[sender], line, x->o.size, 0, (struct sockaddr *) &x->addr, x->addr_len);
+        while (n < 0 && errno == EINTR);
+        /* A datagram the socket did not take was not sent: it stays out of
+         * every count that the servers' must add up to. */
+        if (n == (ssize_t) x->o.size)
+                x->st.sent++;
+        else
+                count_errno(x, n < 0 ? errno : EMSGSIZE);
+        u->next++;
+}
+
+/* How many datagrams are due by now at --rate; without a rate, a burst. */
+static uint64_t udp_due(struct ctx *x, struct udp_senders *u, double now) {
+        uint64_t due, lag = (uint64_t) (x->o.rate * CATCH_UP_MS / 1000.0) + 1;
+
+        if (x->o.rate <= 0)
+                return u->next + 64;
+        due = (uint64_t) ((now - u->schedule_t0) * x->o.rate) + 1;
+        /* Too far behind (no CPU for us for a while): send a burst of
+         * CATCH_UP_MS's worth, not all the debt at once, and move the
+         * schedule on; the result tells how much it moved. */
+        if (due > u->next + lag) {
+                double skip = (double) (due - u->next - lag) / x->o.rate;
+
+                u->schedule_t0 += skip;
+                u->behind_ns += (uint64_t) (skip * 1e9);
+                due = u->next + lag;
+        }
+        return due;
+}
+
+static int run_udp(struct ctx *x, struct udp_senders *u) {
+        struct timespec tick;
+        double deadline;
+
+        u->total = (uint64_t) x->o.count * x->o.messages;
+        u->fds = malloc(x->o.count * sizeof(*u->fds));
+        if (!u->fds)
+                return -ENOMEM;
+        for (unsigned long i = 0; i < x->o.count; i++) {
+                u->fds[i] = socket(x->addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+                if (u->fds[i] < 0) {
+                        perror("loadgen: socket");
+                        while (i > 0)
+                                close(u->fds[--i]);
+                        free(u->fds);
+                        u->fds = NULL;
+                        return -1;
+                }
+        }
+        x->st.established = x->o.count;
+        x->t0 = u->schedule_t0 = mono();
+        x->start_us = realtime_us();
+        deadline = x->t0 + x->o.timeout;
+        clock_gettime(CLOCK_MONOTONIC, &tick);
+        while (u->next < u->total && !x->stop) {
+                double now = mono();
+                uint64_t due = udp_due(x, u, now);
+
+                if (now >= deadline) {
+                        x->st.timeouts = x->o.count;
+                        x->st.errors++;
+                        break;
+                }
+                while (u->next < due && u->next < u->total)
+                        send_datagram(x, u);
+                on_signal(x);
+                if (x->o.rate <= 0)
+                        continue;
+                tick.tv_nsec += UDP_TICK_NS;
+                if (tick.tv_nsec >= 1000000000L) {
+                        tick.tv_sec++;
+                        tick.tv_nsec -= 1000000000L;
+                }
+                while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &tick, NULL) == EINTR)
+                        ;
+                /* Woken late: the next tick counts from now. */
+                if (mono() > (double) tick.tv_sec + (double) tick.tv_nsec / 1e9 + (double) UDP_TICK_NS / 1e9)
+                        clock_gettime(CLOCK_MONOTONIC, &tick);
+        }
+        for (unsigned long i = 0; i < x->o.count; i++)
+                close(u->fds[i]);
+        free(u->fds);
+        u->fds = NULL;
+        return 0;
+}
+
 static int resolve_loopback(struct ctx *x) {
         struct sockaddr_in *in4 = (struct sockaddr_in *) &x->addr;
         struct sockaddr_in6 *in6 = (struct sockaddr_in6 *) &x->addr;
@@ -787,7 +912,9 @@ static void usage(FILE *out) {
                 "  --tls-ca FILE        speak TLS; verify the server's certificate against FILE\n"
                 "  --tls-name NAME      the name (or address) the server's certificate must have\n"
                 "                       (default: --host)\n"
-                "  --tls-certificate FILE, --tls-key FILE   present this client certificate\n");
+                "  --tls-certificate FILE, --tls-key FILE   present this client certificate\n"
+                "  --udp                --connections N --messages M: N senders of M datagrams each\n"
+                "  --rate R             --udp: R datagrams a second in all (default 0: at once)\n");
 }
 
 static int parse_ulong(const char *s, unsigned long *v) {
@@ -814,7 +941,7 @@ static bool app_name_valid(const char *app) {
 static int parse_options(int argc, char **argv, struct options *o) {
         enum { O_CONNECTIONS = 256, O_MESSAGES, O_SHORT, O_IDLE, O_HOST, O_PORT, O_SIZE, O_IN_FLIGHT,
                O_ACK, O_NO_ACK, O_WINDOW, O_HOLD, O_TIMEOUT, O_SYSLOG, O_TLS_CA, O_TLS_NAME, O_TLS_CERT,
-               O_TLS_KEY, O_HELP };
+               O_TLS_KEY, O_UDP, O_RATE, O_HELP };
         static const struct option options[] = {
                 { "connections", required_argument, NULL, O_CONNECTIONS },
                 { "messages", required_argument, NULL, O_MESSAGES },
@@ -834,6 +961,8 @@ static int parse_options(int argc, char **argv, struct options *o) {
                 { "tls-name", required_argument, NULL, O_TLS_NAME },
                 { "tls-certificate", required_argument, NULL, O_TLS_CERT },
                 { "tls-key", required_argument, NULL, O_TLS_KEY },
+                { "udp", no_argument, NULL, O_UDP },
+                { "rate", required_argument, NULL, O_RATE },
                 { "help", no_argument, NULL, O_HELP },
                 { 0 },
         };
@@ -866,16 +995,20 @@ static int parse_options(int argc, char **argv, struct options *o) {
                         o->tls_key = optarg;
                         continue;
                 }
+                if (c == O_UDP) {
+                        o->udp = true;
+                        continue;
+                }
                 if (c == O_ACK || c == O_NO_ACK) {
                         *(c == O_ACK ? &ack : &no_ack) = true;
                         continue;
                 }
-                if (c == O_HOLD || c == O_TIMEOUT) {
+                if (c == O_HOLD || c == O_TIMEOUT || c == O_RATE) {
                         char *end;
                         double d = strtod(optarg, &end);
-                        if (end == optarg || *end || !(d >= 0 && d <= 86400))
+                        if (end == optarg || *end || !(d >= 0 && d <= (c == O_RATE ? 1e9 : 86400)))
                                 return -1;
-                        *(c == O_HOLD ? &o->hold : &o->timeout) = d;
+                        *(c == O_HOLD ? &o->hold : c == O_TIMEOUT ? &o->timeout : &o->rate) = d;
                         continue;
                 }
                 if (c == '?' || parse_ulong(optarg, &v) < 0)
@@ -913,10 +1046,30 @@ static int parse_options(int argc, char **argv, struct options *o) {
             (!o->tls_ca && (o->tls_name || o->tls_certificate || o->tls_key)) ||
             !o->tls_certificate != !o->tls_key)
                 return -1;
+        /* UDP: senders of lines, nothing to confirm, no TLS. */
+        if ((o->udp && (o->mode != MODE_FLOOD || o->tls_ca || o->app_name || ack || no_ack)) ||
+            (!o->udp && o->rate > 0))
+                return -1;
         /* --connections and --idle end with "OK <n>" unless told otherwise;
          * --short closes without waiting unless told to wait. */
         o->ack = o->mode == MODE_SHORT ? ack : !no_ack;
         return 0;
+}
+
+static void report_udp(const struct ctx *x, const struct udp_senders *u, double seconds) {
+        for (int e = 0; e < ERRNO_SLOTS; e++)
+                if (x->st.errnos[e])
+                        fprintf(stderr, "loadgen: %lu datagrams not sent: %s\n", x->st.errnos[e],
+                                e ? strerror(e) : "unknown error");
+        if (x->st.timeouts)
+                fprintf(stderr, "loadgen: %" PRIu64 " datagrams still unsent at the %.0f s deadline\n",
+                        u->total - u->next, x->o.timeout);
+        printf("result mode=udp senders=%lu messages=%lu size=%lu sent=%" PRIu64 " errors=%lu timeouts=%lu "
+               "rate=%.0f achieved_rate=%.0f behind_ms=%.0f start_us=%" PRIu64 " seconds=%.3f\n",
+               x->o.count, x->o.messages, x->o.size, x->st.sent, x->st.errors, x->st.timeouts, x->o.rate,
+               seconds > 0 ? (double) x->st.sent / seconds : 0.0, (double) u->behind_ns / 1e6, x->start_us,
+               seconds);
+        fflush(stdout);
 }
 
 static void report(const struct ctx *x, double seconds) {
@@ -994,6 +1147,23 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "loadgen: TLS setup with %s%s%s failed: %s\n", x.o.tls_ca,
                         x.o.tls_certificate ? " and " : "", x.o.tls_certificate ? x.o.tls_certificate : "", reason);
                 return 2;
+        }
+        if (x.o.udp) {
+                struct udp_senders u = { 0 };
+
+                sigemptyset(&mask);
+                sigaddset(&mask, SIGTERM);
+                sigaddset(&mask, SIGINT);
+                sigprocmask(SIG_BLOCK, &mask, NULL);
+                x.sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+                if (x.sigfd < 0) {
+                        perror("loadgen: signalfd");
+                        return 1;
+                }
+                r = run_udp(&x, &u);
+                report_udp(&x, &u, mono() - x.t0);
+                close(x.sigfd);
+                return r < 0 || x.st.errors ? 1 : 0;
         }
         x.conns = calloc(x.n_slots, sizeof(*x.conns));
         if (!x.conns) {
