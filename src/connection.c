@@ -279,9 +279,20 @@ static ssize_t transport_read(struct connection *c, char *buffer, size_t size) {
         ssize_t n;
 
         if (c->tls) {
-                n = tls_session_read(c->tls, buffer, size);
+                size_t got = 0;
+
+                /* A record holds at most 16 KiB: fill the buffer from as
+                 * many as are there, so that a batch (and its journal
+                 * socket checks, confirm_sent()) spans as much as a plain
+                 * read does. An end or error after data comes again on the
+                 * next call. */
+                do {
+                        n = tls_session_read(c->tls, buffer + got, size - got);
+                        if (n > 0)
+                                got += (size_t) n;
+                } while (n > 0 && got < size);
                 c->wants_write = n == -EAGAIN && tls_session_wants_write(c->tls);
-                return n;
+                return got > 0 ? (ssize_t) got : n;
         }
         n = recv(c->fd, buffer, size, MSG_DONTWAIT);
         if (n >= 0)
@@ -310,21 +321,25 @@ static int take_bytes(struct connection *c, char *buffer, size_t n) {
 }
 
 ssize_t connection_receive(struct connection *c, char *buffer, size_t size) {
-        ssize_t n, more;
+        ssize_t n, taken = 0;
         int r;
 
         if (c->handshaking && (r = advance_handshake(c)) < 0)
                 return r;
-        n = more = transport_read(c, buffer, size);
-        /* Bytes a TLS session has decrypted already are invisible to
-         * poll(2) and epoll: take them now, or they would wait for the
-         * peer's next packet. */
-        while (more > 0) {
-                r = take_bytes(c, buffer, (size_t) more);
+        /* What a TLS session has read from the socket already (decrypted
+         * bytes, or the peer's close_notify) is invisible to poll(2) and
+         * epoll: take it now, or it would wait for a packet that may never
+         * come (a client waiting for "OK <n>" sends nothing more). */
+        while ((n = transport_read(c, buffer, size)) > 0) {
+                r = take_bytes(c, buffer, (size_t) n);
                 if (r < 0)
                         return c->error = r;
-                more = c->tls && tls_session_has_pending(c->tls) ? transport_read(c, buffer, size) : 0;
+                taken += n;
+                if (!c->tls || !tls_session_has_pending(c->tls))
+                        return taken;
         }
+        if (n == -EAGAIN && taken > 0)
+                return taken;
         if (n < 0 && n != -EAGAIN)
                 c->error = (int) n;
         return n;

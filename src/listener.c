@@ -47,7 +47,10 @@ static int bind_one(const struct addrinfo *ai, int backlog, const char **step) {
                 *step = "create a socket for";
                 return -errno;
         }
-        if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) {
+        /* For a listener: a restart binds again beside connections in
+         * TIME_WAIT. Never for a datagram socket, where on Linux it lets any
+         * local process bind the same port beside harkd and take its datagrams. */
+        if (backlog >= 0 && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) {
                 *step = "set SO_REUSEADDR on";
                 goto fail;
         }

@@ -25,6 +25,10 @@ struct tls_context {
 struct tls_session {
         SSL *ssl;
         bool wants_write;
+        /* A read met the end (0: close_notify) or an error: OpenSSL says
+         * it only once, every later read gets it from here. */
+        bool ended;
+        int end;
         char error[TLS_ERROR_MAX];
 };
 
@@ -280,18 +284,26 @@ bool tls_session_wants_write(const struct tls_session *s) {
 
 ssize_t tls_session_read(struct tls_session *s, void *buffer, size_t size) {
         size_t n = 0;
+        int r;
 
+        if (s->ended)
+                return s->end;
         ERR_clear_error();
         errno = 0;
         if (SSL_read_ex(s->ssl, buffer, size, &n) == 1) {
                 s->wants_write = false;
                 return (ssize_t) n;
         }
-        return session_failed(s, 0, errno);
+        r = session_failed(s, 0, errno);
+        if (r != -EAGAIN) {
+                s->ended = true;
+                s->end = r;
+        }
+        return r;
 }
 
 bool tls_session_has_pending(const struct tls_session *s) {
-        return SSL_pending(s->ssl) > 0;
+        return s->ended || SSL_pending(s->ssl) > 0;
 }
 
 int tls_session_write_all(struct tls_session *s, const void *buffer, size_t size, int timeout_ms) {

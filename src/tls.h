@@ -46,11 +46,12 @@ bool tls_session_wants_write(const struct tls_session *s);
 
 /* Reads decrypted bytes. Returns how many, 0 at the peer's close_notify,
  * -EAGAIN when it waits for the peer, -ECONNRESET when the TCP stream ended
- * without a close_notify (possibly cut short), or -EPROTO / -errno. */
+ * without a close_notify (possibly cut short), or -EPROTO / -errno; an end
+ * or error, once met, is returned by every later call too. */
 ssize_t tls_session_read(struct tls_session *s, void *buffer, size_t size);
 
-/* Whether decrypted bytes wait inside the session: the socket may look idle
- * while a read would return them. */
+/* Whether a read would return at once, with decrypted bytes or the end
+ * the session has already met: the socket may look idle meanwhile. */
 bool tls_session_has_pending(const struct tls_session *s);
 
 /* Writes all of buffer, waiting up to timeout_ms in all. Returns 0 or -errno. */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sock_diag.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -83,13 +84,22 @@ bool udp_bucket_take(struct udp_bucket *b, int rate, long long now_ms) {
         return true;
 }
 
+/* The source's address; an IPv4 sender on a dual-stack socket as the IPv4
+ * address it is (as its entries name it). */
 static size_t address_of(const struct sockaddr_storage *sa, int *family, const uint8_t **address) {
+        static const uint8_t v4_mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
         *family = sa->ss_family;
         if (sa->ss_family == AF_INET) {
                 *address = (const uint8_t *) &((const struct sockaddr_in *) sa)->sin_addr;
                 return 4;
         }
         *address = ((const struct sockaddr_in6 *) sa)->sin6_addr.s6_addr;
+        if (memcmp(*address, v4_mapped, sizeof(v4_mapped)) == 0) {
+                *family = AF_INET;
+                *address += sizeof(v4_mapped);
+                return 4;
+        }
         return 16;
 }
 
@@ -175,6 +185,46 @@ static void report_kernel_drops(struct udp_receiver *u, int seconds) {
         u->kernel_unreported = 0;
 }
 
+/* The kernel's drop counter of socket i (sk_drops) as seen now. Drops
+ * before harkd's first look count too: they happened to harkd's socket. It
+ * wraps at 2^32, and a datagram's copy may be older than one read since:
+ * only a step forward counts. */
+static void note_kernel_drops(struct udp_receiver *u, size_t i, uint32_t drops) {
+        int32_t delta = u->kernel_drops_seen[i] ? (int32_t) (drops - u->kernel_drops[i]) : (int32_t) drops;
+
+        u->kernel_drops_seen[i] = true;
+        if (delta <= 0)
+                return;
+        u->kernel_drops[i] = drops;
+        atomic_fetch_add(&u->server->counters->udp_kernel_drops, (unsigned) delta);
+        u->kernel_unreported += (unsigned) delta;
+}
+
+/* The counter as it came with a datagram (SO_RXQ_OVFL). */
+static void note_datagram_drops(struct udp_receiver *u, size_t i, struct msghdr *mh) {
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+                uint32_t drops;
+
+                if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SO_RXQ_OVFL)
+                        continue;
+                memcpy(&drops, CMSG_DATA(c), sizeof(drops));
+                note_kernel_drops(u, i, drops);
+        }
+}
+
+/* The counter read from each socket (SO_MEMINFO): drops after the last
+ * datagram come with none. */
+static void read_kernel_drops(struct udp_receiver *u) {
+        for (size_t i = 0; i < u->server->listeners.n_udp; i++) {
+                uint32_t info[SK_MEMINFO_VARS];
+                socklen_t len = sizeof(info);
+
+                if (getsockopt(u->server->listeners.udp_fds[i], SOL_SOCKET, SO_MEMINFO, info, &len) == 0 &&
+                    len > SK_MEMINFO_DROPS * sizeof(uint32_t))
+                        note_kernel_drops(u, i, info[SK_MEMINFO_DROPS]);
+        }
+}
+
 static void report(struct udp_receiver *u, bool now) {
         long long t = now_ms();
         const struct hark_config *config;
@@ -189,27 +239,8 @@ static void report(struct udp_receiver *u, bool now) {
         config = server_config_acquire(u->server);
         report_rate_limited(u, config->udp_rate_per_source, seconds);
         server_config_release(config);
+        read_kernel_drops(u);
         report_kernel_drops(u, seconds);
-}
-
-/* The kernel's drop counter of socket i, from a datagram's control data. */
-static void note_kernel_drops(struct udp_receiver *u, size_t i, struct msghdr *mh) {
-        for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
-                uint32_t drops, delta;
-
-                if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SO_RXQ_OVFL)
-                        continue;
-                memcpy(&drops, CMSG_DATA(c), sizeof(drops));
-                /* Drops before harkd's first datagram count too: they happened
-                 * to harkd's socket. The counter wraps at 2^32. */
-                delta = u->kernel_drops_seen[i] ? drops - u->kernel_drops[i] : drops;
-                u->kernel_drops[i] = drops;
-                u->kernel_drops_seen[i] = true;
-                if (delta > 0) {
-                        atomic_fetch_add(&u->server->counters->udp_kernel_drops, delta);
-                        u->kernel_unreported += delta;
-                }
-        }
 }
 
 /* The builder lives by one config: a new one after a reload. */
@@ -288,7 +319,7 @@ static void take_datagram(struct udp_receiver *u, size_t i, struct mmsghdr *h, s
         int rate = u->config->udp_rate_per_source;
         struct peer peer;
 
-        note_kernel_drops(u, i, &h->msg_hdr);
+        note_datagram_drops(u, i, &h->msg_hdr);
         atomic_fetch_add_explicit(&counters->udp_datagrams, 1, memory_order_relaxed);
         if (peer_from_address(-1, sa, h->msg_hdr.msg_namelen, &peer) < 0)
                 return;
