@@ -728,15 +728,15 @@ static const struct target_case tls_target_cases[] = {
           "::1", "7000" },
 };
 
-static void with_tls_the_port_is_the_tls_port(void **state) {
-        struct fixture *x = *state;
-
-        for (size_t i = 0; i < ELEMENTSOF(tls_target_cases); i++) {
-                const struct target_case *c = &tls_target_cases[i];
+/* Resolves each case with --udp, else --tls, and checks the target. */
+static void check_target_cases(struct fixture *x, const struct target_case *cases, size_t n, bool udp) {
+        for (size_t i = 0; i < n; i++) {
+                const struct target_case *c = &cases[i];
                 int status;
 
                 use_config(x, write_config(x, c->config), true);
-                x->options.tls = true;
+                x->options.tls = !udp;
+                x->options.udp = udp;
                 x->options.host = c->host_arg;
                 x->options.port = c->port_arg;
                 status = client_resolve_target(&x->options, x->err);
@@ -748,9 +748,15 @@ static void with_tls_the_port_is_the_tls_port(void **state) {
         }
         /* No config at all. */
         use_config(x, path_in(x, "missing.conf"), false);
-        x->options.tls = true;
+        x->options.tls = !udp;
+        x->options.udp = udp;
         assert_int_equal(client_resolve_target(&x->options, x->err), 0);
-        assert_string_equal(x->options.port, "6514");
+        assert_string_equal(x->options.host, "127.0.0.1");
+        assert_string_equal(x->options.port, udp ? "514" : "6514");
+}
+
+static void with_tls_the_port_is_the_tls_port(void **state) {
+        check_target_cases(*state, tls_target_cases, ELEMENTSOF(tls_target_cases), false);
 }
 
 /* With --udp the port is the config's udp_port, else syslog's (514); -p
@@ -767,29 +773,7 @@ static const struct target_case udp_target_cases[] = {
 };
 
 static void with_udp_the_port_is_the_udp_port(void **state) {
-        struct fixture *x = *state;
-
-        for (size_t i = 0; i < ELEMENTSOF(udp_target_cases); i++) {
-                const struct target_case *c = &udp_target_cases[i];
-                int status;
-
-                use_config(x, write_config(x, c->config), true);
-                x->options.udp = true;
-                x->options.host = c->host_arg;
-                x->options.port = c->port_arg;
-                status = client_resolve_target(&x->options, x->err);
-                if (status != 0)
-                        fail_msg("'%s': status %d, err '%s'", c->config, status, err_text(x));
-                check_string(c->config, "host", x->options.host, c->host);
-                check_string(c->config, "port", x->options.port, c->port);
-                check_string(c->config, "errors", err_text(x), "");
-        }
-        /* No config at all. */
-        use_config(x, path_in(x, "missing.conf"), false);
-        x->options.udp = true;
-        assert_int_equal(client_resolve_target(&x->options, x->err), 0);
-        assert_string_equal(x->options.host, "127.0.0.1");
-        assert_string_equal(x->options.port, "514");
+        check_target_cases(*state, udp_target_cases, ELEMENTSOF(udp_target_cases), true);
 }
 
 static void a_missing_default_config_falls_back_to_loopback(void **state) {
