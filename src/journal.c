@@ -77,6 +77,10 @@ static int native_entry_build(struct native_entry *e, const struct iovec *fields
  * and a journald that went away shows at once (ECONNREFUSED). */
 struct journal_link {
         pthread_mutex_t lock;
+        /* The entry being sent, built under the lock: sends are one at a
+         * time anyway, and 11 KiB on the stack of every connection thread
+         * (`thread` mode: a thousand of them) is what it would cost. */
+        struct native_entry entry;
         int fd;
         int flags;              /* SOCK_NONBLOCK or 0 */
 };
@@ -149,14 +153,16 @@ static int send_once(int fd, const struct msghdr *mh, int flags) {
         return r == -EWOULDBLOCK ? -EAGAIN : r;
 }
 
-/* Sends e on l, again on a new connection when journald went away or was
- * replaced (the entry reached no journald, so it cannot land twice).
- * Returns 0 or -errno. */
-static int link_send(struct journal_link *l, const struct native_entry *e) {
-        int r = 0;
+/* Sends the entry of fields on l, again on a new connection when journald
+ * went away or was replaced (the entry reached no journald, so it cannot
+ * land twice). Returns 0 or -errno. */
+static int link_send(struct journal_link *l, const struct iovec *fields, size_t n_fields) {
+        const struct native_entry *e = &l->entry;
+        int r;
 
         pthread_mutex_lock(&l->lock);
-        for (int attempt = 0; attempt < 2; attempt++) {
+        r = native_entry_build(&l->entry, fields, n_fields);
+        for (int attempt = 0; attempt < 2 && r == 0; attempt++) {
                 struct msghdr mh = { .msg_iov = (struct iovec *) e->iov, .msg_iovlen = e->n };
                 int fd = link_socket(l);
 
@@ -180,6 +186,8 @@ static int link_send(struct journal_link *l, const struct native_entry *e) {
                         break;
                 (void) close(l->fd);
                 l->fd = -1;
+                if (attempt == 0)
+                        r = 0;  /* once more, on a new connection */
         }
         pthread_mutex_unlock(&l->lock);
         return r;
@@ -195,20 +203,13 @@ static struct journal_link entries = { .lock = PTHREAD_MUTEX_INITIALIZER, .fd = 
 static struct journal_link log_lines = { .lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1, .flags = SOCK_NONBLOCK };
 
 int journal_send(const struct iovec *fields, size_t n_fields) {
-        struct native_entry e;
-        int r = native_entry_build(&e, fields, n_fields);
-
-        return r < 0 ? r : link_send(&entries, &e);
+        return link_send(&entries, fields, n_fields);
 }
 
 int journal_send_nowait(const struct iovec *fields, size_t n_fields) {
-        struct native_entry e;
-        int r;
-
         if (n_fields > JOURNAL_NOWAIT_FIELDS_MAX)
                 return -E2BIG;
-        r = native_entry_build(&e, fields, n_fields);
-        return r < 0 ? r : link_send(&log_lines, &e);
+        return link_send(&log_lines, fields, n_fields);
 }
 
 void journal_after_fork(void) {
