@@ -1,6 +1,5 @@
 #include "privilege.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <linux/capability.h>
 #include <stdbool.h>
@@ -35,21 +34,6 @@ static bool caps_effective(const struct caps *c, int cap) {
         return c->data[CAP_TO_INDEX(cap)].effective & CAP_TO_MASK(cap);
 }
 
-/* The threads of this process, or -errno when /proc does not say. */
-static int count_threads(void) {
-        DIR *d = opendir("/proc/self/task");
-        struct dirent *de;
-        int n = 0;
-
-        if (!d)
-                return -errno;
-        while ((de = readdir(d)))
-                if (de->d_name[0] != '.')
-                        n++;
-        (void) closedir(d);
-        return n;
-}
-
 /* Every capability the kernel knows leaves the bounding set (needs
  * CAP_SETPCAP); PR_CAPBSET_READ fails with EINVAL past the last one. */
 static int drop_bounding_set(int *failed_cap) {
@@ -69,11 +53,6 @@ int privileges_drop(char *error, size_t size) {
         struct caps c;
         int r, cap = -1;
 
-        r = count_threads();
-        if (r > 1) {
-                snprintf(error, size, "Cannot drop capabilities with %d threads running: only this one's would go", r);
-                return -EBUSY;
-        }
         r = caps_get(&c);
         if (r < 0) {
                 snprintf(error, size, "Failed to read the capabilities: %s", strerror(-r));

@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,34 +167,6 @@ static void test_privileged_port_refused_after_drop(void **state) {
         assert_int_equal(in_child(child_bind_refused), 0);
 }
 
-/* Capabilities are per thread: with a second thread running, dropping only
- * the caller's would leave the other's, so it is refused. */
-static void *sleeper(void *arg) {
-        (void) arg;
-        pause();
-        return NULL;
-}
-
-static int child_threads_refused(void) {
-        char error[256] = "";
-        pthread_t t;
-        int r;
-
-        if (pthread_create(&t, NULL, sleeper, NULL) != 0)
-                return 1;
-        r = privileges_drop(error, sizeof(error));
-        if (r != -EBUSY || !strstr(error, "threads")) {
-                fprintf(stderr, "privileges_drop: %d: %s\n", r, error);
-                return 2;
-        }
-        return 0;
-}
-
-static void test_refused_with_threads(void **state) {
-        (void) state;
-        assert_int_equal(in_child(child_threads_refused), 0);
-}
-
 /* As plain root (make run): after the drop, uid 0 still reads a file it
  * owns with mode 0600 (a TLS key), but no longer one of another user's
  * (CAP_DAC_OVERRIDE is gone). */
@@ -246,7 +217,6 @@ int main(void) {
                 cmocka_unit_test(test_drop_empties_every_set),
                 cmocka_unit_test(test_drop_twice),
                 cmocka_unit_test(test_privileged_port_refused_after_drop),
-                cmocka_unit_test(test_refused_with_threads),
                 cmocka_unit_test(test_root_reads_own_files_only),
         };
 
