@@ -903,14 +903,15 @@ static int read_confirmation(struct link *l, int timeout_ms, uint64_t *confirmed
 }
 
 /* A peer that closes at once (harkd refusing a source outside its allow
- * list does) shows as either when hark sends or waits for the answer. */
+ * list does) shows as a reset, a broken pipe, or, at the half-close, as a
+ * socket no longer connected, whenever hark sends or waits for the answer. */
 static const char *what_failed(const struct link *l, int r, char *buffer, size_t size) {
         if (r == -EPROTO && l->tls) {
                 snprintf(buffer, size, "TLS: %s", tls_client_error(l->tls));
                 return buffer;
         }
         return r == -ETIMEDOUT ? "no answer in time"
-             : r == -ECONNRESET || r == -EPIPE ? "closed by harkd before confirming (refused? see its log)"
+             : r == -ECONNRESET || r == -EPIPE || r == -ENOTCONN ? "closed by harkd before confirming (refused? see its log)"
              : r == -EBADMSG ? "harkd sent an answer hark does not understand"
              : strerror(-r);
 }

@@ -13,8 +13,10 @@
 #include <fnmatch.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +29,37 @@
 #define READY_TIMEOUT_MS 5000
 #define START_ATTEMPTS 5
 
+/* A port free now. The kernel may hand the same one out again as soon as
+ * it is released: a harkd needing two (port, tls_port) would get it twice
+ * and refuse the config. So a port this process was given lately is not
+ * given again. */
+#define RECENT_PORTS 64
+
+static int pick_port(int family);
+
 int it_free_port(int family) {
+        static int recent[RECENT_PORTS];
+        static unsigned next;
+        static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+        int port;
+
+        pthread_mutex_lock(&lock);
+        for (int attempt = 0;; attempt++) {
+                bool seen = false;
+
+                port = pick_port(family);
+                for (size_t i = 0; port > 0 && i < RECENT_PORTS; i++)
+                        seen |= recent[i] == port;
+                if (!seen || attempt == 100)
+                        break;
+        }
+        if (port > 0)
+                recent[next++ % RECENT_PORTS] = port;
+        pthread_mutex_unlock(&lock);
+        return port;
+}
+
+static int pick_port(int family) {
         struct sockaddr_storage sa = { 0 };
         socklen_t len;
         int fd, port = -1;
