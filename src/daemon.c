@@ -145,7 +145,18 @@ static int serve(struct server *s) {
         return r;
 }
 
+/* The last word, with every counter: after the stop no STATUS= says them.
+ * started: server_init() succeeded (else there is nothing to count). */
+static void log_stopped(struct server *s, bool started) {
+        char counters[512] = "nothing served";
+
+        if (started)
+                counters_format_status(s->counters, admission_open(&s->admission), counters, sizeof(counters));
+        log_event(LOG_INFO, EVENT_STOPPED, NULL, 0, "harkd stopped: %s", counters);
+}
+
 int daemon_main(const struct daemon_options *opts) {
+        bool started;
         struct hark_config config;
         struct listeners listeners;
         struct server server;
@@ -184,6 +195,7 @@ int daemon_main(const struct daemon_options *opts) {
         }
         r = server_init(&server, opts->config_path, &config, &listeners, driver_for(&config, &listeners), error,
                         sizeof(error));
+        started = r >= 0;
         hark_config_done(&config);      /* empty once the server took it over */
         if (r >= 0)
                 r = server_handle_signals(&server);
@@ -191,9 +203,7 @@ int daemon_main(const struct daemon_options *opts) {
                 log_error("Failed to set up the server: %s", error[0] ? error : strerror(-r));
         else
                 r = serve(&server);
-        log_event(LOG_INFO, EVENT_STOPPED, NULL, 0, "harkd stopped: %llu messages logged, %llu connections",
-                  server.counters ? (unsigned long long) atomic_load(&server.counters->messages) : 0ULL,
-                  server.counters ? (unsigned long long) atomic_load(&server.counters->accepted) : 0ULL);
+        log_stopped(&server, started);
         if (r == -EBUSY) {
                 /* Threads blocked in a journal write still use the server: end
                  * the process under them. What they hold was never confirmed. */
