@@ -279,12 +279,13 @@ unsigned admission_open(struct admission *a) {
         return open;
 }
 
-/* Logs a refusal of peer: the source, why (HARK_REFUSED=reason) and text. */
+/* Logs a refusal of peer's connection or datagram (what): the source, why
+ * (HARK_REFUSED=reason) and text. */
 #if defined(__GNUC__)
-__attribute__((format(printf, 5, 6)))
+__attribute__((format(printf, 6, 7)))
 #endif
-static void log_refusal(const char *id, struct log_ratelimit *rl, const struct peer *peer, const char *reason,
-                        const char *format, ...) {
+static void log_refusal(const char *id, struct log_ratelimit *rl, const char *what, const struct peer *peer,
+                        const char *reason, const char *format, ...) {
         char source[96], why[64], text[512];
         struct iovec fields[2];
         unsigned suppressed;
@@ -303,14 +304,14 @@ static void log_refusal(const char *id, struct log_ratelimit *rl, const struct p
         va_start(ap, format);
         vsnprintf(text, sizeof(text), format, ap);
         va_end(ap);
-        log_event(LOG_WARNING, id, fields, 2, "Refused connection from %s: %s; %u similar refusals not logged "
-                  "before this one", peer->name, text, suppressed);
+        log_event(LOG_WARNING, id, fields, 2, "Refused %s from %s: %s; %u similar refusals not logged "
+                  "before this one", what, peer->name, text, suppressed);
 }
 
 void admission_refuse(struct admission *a, int fd, const struct peer *peer, unsigned open_from_source) {
         atomic_fetch_add(&a->counters->refused, 1);
         (void) close(fd);
-        log_refusal(EVENT_CONN_REFUSED, &a->counters->logs.refused, peer, "per-source",
+        log_refusal(EVENT_CONN_REFUSED, &a->counters->logs.refused, "connection", peer, "per-source",
                     "%u connections from this source already open (max_connections_per_source)", open_from_source);
 }
 
@@ -318,6 +319,7 @@ void admission_refuse_stranger(struct admission *a, int fd, const struct peer *p
         atomic_fetch_add(&a->counters->not_allowed, 1);
         if (fd >= 0)
                 (void) close(fd);
-        log_refusal(EVENT_CONN_NOT_ALLOWED, &a->counters->logs.not_allowed, peer, "not-allowed",
+        log_refusal(EVENT_CONN_NOT_ALLOWED, &a->counters->logs.not_allowed, fd >= 0 ? "connection" : "datagram",
+                    peer, "not-allowed",
                     "its address is not in the allow list");
 }

@@ -177,29 +177,6 @@ static void report_failure(struct connection *c, int error, uint64_t messages) {
                                c->peer.name, strerror(-error));
 }
 
-static void report_truncated(struct connection *c, const struct framed_message *m) {
-        unsigned suppressed;
-
-        atomic_fetch_add(&c->server->counters->truncated, 1);
-        if (log_ratelimit_pass(&c->server->counters->logs.truncated, &suppressed))
-                log_connection(c, LOG_WARNING, EVENT_TRUNCATED,
-                               "Message from %s was longer than %zu bytes (max_message_size); logged its "
-                               "first %zu bytes, discarded the rest of it; %u similar messages not reported "
-                               "before this one",
-                               c->peer.name, (size_t) c->config->max_message_size, m->size, suppressed);
-}
-
-static void report_malformed(struct connection *c, const char *reason) {
-        unsigned suppressed;
-
-        atomic_fetch_add(&c->server->counters->malformed, 1);
-        if (log_ratelimit_pass(&c->server->counters->logs.malformed, &suppressed))
-                log_connection(c, LOG_NOTICE, EVENT_SYSLOG_MALFORMED,
-                               "Message from %s has a broken syslog header (%s); logged it as it came; "
-                               "%u similar messages not reported before this one",
-                               c->peer.name, reason, suppressed);
-}
-
 _Static_assert(ENTRY_FIELDS_MAX <= JOURNAL_FIELDS_MAX, "an entry must fit journal_send()");
 
 static void deliver(void *userdata, const struct framed_message *m) {
@@ -209,10 +186,12 @@ static void deliver(void *userdata, const struct framed_message *m) {
 
         /* Before entry_build(), which spends m. */
         if (m->truncated)
-                report_truncated(c, m);
+                counters_report_truncated(c->server->counters, c->context, c->n_context, c->peer.name,
+                                          (size_t) c->config->max_message_size, m->size);
         entry_build(&c->entry, m, &e);
         if (e.syslog_error)
-                report_malformed(c, e.syslog_error);
+                counters_report_malformed(c->server->counters, c->context, c->n_context, c->peer.name,
+                                          e.syslog_error);
 
         c->received++;
         if (c->unconfirmed == 0 && !c->batch_failed)

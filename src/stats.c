@@ -2,6 +2,8 @@
 
 #include <stdio.h>
 
+#include "events.h"
+
 void counters_format_status(const struct counters *c, unsigned open, char *text, size_t size) {
         snprintf(text, size,
                  "%u open connections, %llu accepted, %llu refused, %llu not allowed, %llu messages logged, "
@@ -13,4 +15,27 @@ void counters_format_status(const struct counters *c, unsigned open, char *text,
                  atomic_load(&c->framing_errors), atomic_load(&c->evicted),
                  atomic_load(&c->tls_failed), atomic_load(&c->udp_datagrams), atomic_load(&c->udp_rate_limited),
                  atomic_load(&c->udp_kernel_drops));
+}
+
+void counters_report_truncated(struct counters *c, const struct iovec *context, size_t n_context, const char *peer,
+                               size_t max, size_t logged) {
+        unsigned suppressed;
+
+        atomic_fetch_add(&c->truncated, 1);
+        if (log_ratelimit_pass(&c->logs.truncated, &suppressed))
+                log_event(LOG_WARNING, EVENT_TRUNCATED, context, n_context,
+                          "Message from %s was longer than %zu bytes (max_message_size); logged its first %zu "
+                          "bytes, discarded the rest of it; %u similar messages not reported before this one",
+                          peer, max, logged, suppressed);
+}
+
+void counters_report_malformed(struct counters *c, const struct iovec *context, size_t n_context, const char *peer,
+                               const char *reason) {
+        unsigned suppressed;
+
+        atomic_fetch_add(&c->malformed, 1);
+        if (log_ratelimit_pass(&c->logs.malformed, &suppressed))
+                log_event(LOG_NOTICE, EVENT_SYSLOG_MALFORMED, context, n_context,
+                          "Message from %s has a broken syslog header (%s); logged it as it came; "
+                          "%u similar messages not reported before this one", peer, reason, suppressed);
 }

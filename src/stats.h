@@ -6,6 +6,7 @@
 
 #include <stdatomic.h>
 #include <stddef.h>
+#include <sys/uio.h>
 
 #include "log.h"
 
@@ -34,3 +35,12 @@ struct counters {
 /* Writes the STATUS= text (without "STATUS=") for counters and the number of
  * connections open now. */
 void counters_format_status(const struct counters *c, unsigned open, char *text, size_t size);
+
+/* A message from peer (its entries' context fields given) was cut at max
+ * bytes, or logged raw for a broken syslog header (reason): counted, and
+ * logged within the rate limit of its kind. For connections and datagrams
+ * alike. */
+void counters_report_truncated(struct counters *c, const struct iovec *context, size_t n_context, const char *peer,
+                               size_t max, size_t logged);
+void counters_report_malformed(struct counters *c, const struct iovec *context, size_t n_context, const char *peer,
+                               const char *reason);

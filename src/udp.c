@@ -293,12 +293,12 @@ static void log_datagram(struct udp_receiver *u, struct datagram *d, size_t size
                 return;
         m.truncated = cut || size > max;
         m.size = size > max ? max : size;
-        if (m.truncated)
-                atomic_fetch_add(&counters->truncated, 1);
         set_context(u, peer);
+        if (m.truncated)
+                counters_report_truncated(counters, u->context, ELEMENTSOF(u->context), peer->name, max, m.size);
         entry_build(&u->entry, &m, &e);
         if (e.syslog_error)
-                atomic_fetch_add(&counters->malformed, 1);
+                counters_report_malformed(counters, u->context, ELEMENTSOF(u->context), peer->name, e.syslog_error);
         r = journal_send(e.fields, e.n_fields);
         if (r >= 0) {
                 atomic_fetch_add_explicit(&counters->messages, 1, memory_order_relaxed);
