@@ -216,4 +216,12 @@ void journal_after_fork(void) {
         /* The child has one thread: nobody can hold them now. */
         pthread_mutex_init(&entries.lock, NULL);
         pthread_mutex_init(&log_lines.lock, NULL);
+        /* Nor can a link's fd be trusted: fork(2) copies the descriptors
+         * before the memory, so a socket another thread was opening may be
+         * in the child's copy of the link but not in its descriptors (seen:
+         * EBADF, messages of fork children not confirmed), or a number the
+         * link let go may be another socket by now. The child opens its
+         * own; the inherited ones, if any, close when it exits. */
+        entries.fd = -1;
+        log_lines.fd = -1;
 }

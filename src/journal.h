@@ -54,7 +54,8 @@ int journal_send_nowait(const struct iovec *fields, size_t n_fields);
  * (see connection.c's confirm_sent()). */
 int journal_send(const struct iovec *fields, size_t n_fields);
 
-/* In a child of fork(2): the links' locks as if unlocked. Another thread
- * (the UDP receiver) may have held one when the process forked, and it does
- * not exist in the child. */
+/* In a child of fork(2): the links' locks as if unlocked, and no socket
+ * yet. Another thread (the UDP receiver) may have held a lock, or been
+ * opening a socket, when the process forked; it does not exist in the
+ * child. */
 void journal_after_fork(void);
