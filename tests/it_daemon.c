@@ -49,25 +49,46 @@ static void assert_log(struct harkd *h, const char *needle, int count, int timeo
         }
 }
 
+/* How many of harkd's log lines on stderr hold needle: where its own events
+ * go when journald takes no datagram within 200 ms (a busy journald, as
+ * under a sanitizer with other tests beside; see log.c). */
+static size_t stderr_lines_with(const struct harkd *h, const char *needle) {
+        char *text = it_read_file(h->stderr_path, NULL);
+        size_t n = 0;
+
+        for (const char *p = text; p && (p = strstr(p, needle)); p += strlen(needle))
+                n++;
+        free(text);
+        return n;
+}
+
 /* Waits for exactly count events of harkd's main process in the journal,
- * with that MESSAGE_ID (NULL: any) and needle in their MESSAGE. */
+ * with that MESSAGE_ID (NULL: any) and needle in their MESSAGE; those
+ * harkd had to write to stderr instead count too. */
 static void assert_event(const struct harkd *h, const char *message_id, const char *needle, size_t count,
                          int timeout_ms) {
         char pid[32], id[64];
         const char *matches[3] = { harkd_pid_match(h, pid, sizeof(pid)), NULL, NULL };
         struct it_entries e;
+        size_t found;
 
         if (message_id) {
                 snprintf(id, sizeof(id), "MESSAGE_ID=%s", message_id);
                 matches[1] = id;
         }
         it_harkd_events(matches, needle, count, timeout_ms, &e);
-        if (e.n != count) {
+        found = e.n;
+        if (found < count && needle && found + stderr_lines_with(h, needle) == count) {
+                fprintf(stderr, "%zu of %zu events with \"%s\" went to harkd's stderr (journald busy)\n",
+                        count - found, count, needle);
+                found = count;
+        }
+        if (found != count) {
                 fprintf(stderr, "expected %zu events of harkd (%s, MESSAGE_ID=%s) with \"%s\"; got:\n", count, pid,
                         message_id ? message_id : "any", needle);
                 it_entries_print(&e);
         }
-        assert_int_equal(e.n, count);
+        assert_int_equal(found, count);
         it_entries_free(&e);
 }
 
