@@ -64,37 +64,6 @@ struct udp_harkd {
         char extra[1024];               /* harkd_options.extra, kept for rewrites */
 };
 
-/* A UDP port nobody holds on the loopback address of family. */
-static int free_udp_port(int family) {
-        struct sockaddr_storage sa = { 0 };
-        socklen_t len;
-        int fd, port;
-
-        if (family == AF_INET6) {
-                struct sockaddr_in6 *in6 = (struct sockaddr_in6 *) &sa;
-
-                in6->sin6_family = AF_INET6;
-                in6->sin6_addr = in6addr_loopback;
-                len = sizeof(*in6);
-        } else {
-                struct sockaddr_in *in = (struct sockaddr_in *) &sa;
-
-                in->sin_family = AF_INET;
-                in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-                len = sizeof(*in);
-        }
-        fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-                return -errno;
-        if (bind(fd, (struct sockaddr *) &sa, len) == 0 && getsockname(fd, (struct sockaddr *) &sa, &len) == 0)
-                port = ntohs(family == AF_INET6 ? ((struct sockaddr_in6 *) &sa)->sin6_port
-                                                : ((struct sockaddr_in *) &sa)->sin_port);
-        else
-                port = -errno;
-        close(fd);
-        return port;
-}
-
 static void udp_config(struct udp_harkd *u, const char *settings) {
         snprintf(u->extra, sizeof(u->extra), "udp_port = %d;\n%s", u->port, settings ? settings : "");
 }
@@ -107,7 +76,7 @@ static struct harkd *start_udp(struct it_test *t, size_t i, const struct udp_opt
         for (int attempt = 0; attempt < 5; attempt++) {
                 int r;
 
-                u->port = free_udp_port(o->host && strchr(o->host, ':') ? AF_INET6 : AF_INET);
+                u->port = it_free_udp_port(o->host && strchr(o->host, ':') ? AF_INET6 : AF_INET);
                 assert_true(u->port > 0);
                 udp_config(u, o->settings);
                 r = harkd_start(h, &(struct harkd_options) {
@@ -367,7 +336,7 @@ static unsigned long long reported(const char *pid, const char *id, const char *
 }
 
 static bool ipv6_loopback(void) {
-        int port = free_udp_port(AF_INET6);
+        int port = it_free_udp_port(AF_INET6);
 
         if (port < 0)
                 print_message("no IPv6 loopback (::1) here (%s): skipping this IPv6 case\n", strerror(-port));

@@ -35,9 +35,9 @@
  * given again. */
 #define RECENT_PORTS 64
 
-static int pick_port(int family);
+static int pick_port(int family, int type);
 
-int it_free_port(int family) {
+static int free_port(int family, int type) {
         static int recent[RECENT_PORTS];
         static unsigned next;
         static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -47,7 +47,7 @@ int it_free_port(int family) {
         for (int attempt = 0;; attempt++) {
                 bool seen = false;
 
-                port = pick_port(family);
+                port = pick_port(family, type);
                 for (size_t i = 0; port > 0 && i < RECENT_PORTS; i++)
                         seen |= recent[i] == port;
                 if (!seen || attempt == 100)
@@ -59,7 +59,15 @@ int it_free_port(int family) {
         return port;
 }
 
-static int pick_port(int family) {
+int it_free_port(int family) {
+        return free_port(family, SOCK_STREAM);
+}
+
+int it_free_udp_port(int family) {
+        return free_port(family, SOCK_DGRAM);
+}
+
+static int pick_port(int family, int type) {
         struct sockaddr_storage sa = { 0 };
         socklen_t len;
         int fd, port = -1;
@@ -75,7 +83,7 @@ static int pick_port(int family) {
                 in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
                 len = sizeof(*in);
         }
-        fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        fd = socket(family, type | SOCK_CLOEXEC, 0);
         if (fd < 0)
                 return -errno;
         if (bind(fd, (struct sockaddr *) &sa, len) == 0 && getsockname(fd, (struct sockaddr *) &sa, &len) == 0)

@@ -40,6 +40,8 @@ struct harkd {
 
 /* Picks a free TCP port on the loopback address of family (AF_INET, AF_INET6). */
 int it_free_port(int family);
+/* The same for a UDP port. */
+int it_free_udp_port(int family);
 
 /* A fresh identifier: "hark-it-<pid>-<counter>". */
 void it_unique_identifier(char *buffer, size_t size);
