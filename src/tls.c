@@ -9,6 +9,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <openssl/x509.h>
 
 #include "config_source.h"
@@ -76,6 +77,16 @@ static int pem_failed(const char *path, const char *what, char *error, size_t si
 }
 
 /* The certificate and the chain after it, as a server sends them. */
+/* OpenSSL decodes a certificate's extensions (key identifiers, purposes)
+ * on first use and caches them in the certificate. Done here, before any
+ * connection sees the certificate, rather than in the first handshakes of
+ * concurrent threads: OpenSSL 3.0 fills that cache under the certificate's
+ * lock but a verification in another thread may read it without
+ * (ThreadSanitizer, thread mode, a CA's subject key identifier). */
+static bool cache_extensions(X509 *cert) {
+        return X509_check_purpose(cert, -1, 0) == 1;
+}
+
 static int use_certificate_chain(SSL_CTX *ssl, const char *path, char *error, size_t size) {
         BIO *bio = NULL;
         X509 *cert;
@@ -84,12 +95,12 @@ static int use_certificate_chain(SSL_CTX *ssl, const char *path, char *error, si
         if (r < 0)
                 return r;
         cert = PEM_read_bio_X509_AUX(bio, NULL, NULL, NULL);
-        if (!cert || SSL_CTX_use_certificate(ssl, cert) != 1)
+        if (!cert || !cache_extensions(cert) || SSL_CTX_use_certificate(ssl, cert) != 1)
                 r = pem_failed(path, "a certificate", error, size);
         X509_free(cert);
         while (r >= 0 && (cert = PEM_read_bio_X509(bio, NULL, NULL, NULL))) {
                 /* On success the context owns cert. */
-                if (SSL_CTX_add0_chain_cert(ssl, cert) != 1) {
+                if (!cache_extensions(cert) || SSL_CTX_add0_chain_cert(ssl, cert) != 1) {
                         X509_free(cert);
                         r = pem_failed(path, "a certificate chain", error, size);
                 }
@@ -130,7 +141,8 @@ static int use_client_ca(SSL_CTX *ssl, const char *path, char *error, size_t siz
         while (r >= 0 && (cert = PEM_read_bio_X509(bio, NULL, NULL, NULL))) {
                 X509_NAME *name = X509_NAME_dup(X509_get_subject_name(cert));
 
-                if (X509_STORE_add_cert(store, cert) != 1 || !name || !sk_X509_NAME_push(names, name)) {
+                if (!cache_extensions(cert) || X509_STORE_add_cert(store, cert) != 1 || !name ||
+                    !sk_X509_NAME_push(names, name)) {
                         X509_NAME_free(name);
                         r = pem_failed(path, "a CA certificate", error, size);
                 }
