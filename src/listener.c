@@ -177,13 +177,6 @@ static int take_passed(struct listeners *l, int fd, bool tls, char *error, size_
         return 0;
 }
 
-bool listeners_is_tls(const struct listeners *l, int fd) {
-        for (size_t i = 0; i < l->n; i++)
-                if (l->fds[i] == fd)
-                        return l->tls[i];
-        return false;
-}
-
 static bool named_tls(char **names, int i) {
         return names && names[i] && strcmp(names[i], LISTENER_TLS_NAME) == 0;
 }

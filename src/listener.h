@@ -36,9 +36,6 @@ int listeners_bind(struct listeners *l, const char *host, int port, int backlog,
 int listeners_bind_udp(struct listeners *l, const char *host, int port, int receive_buffer, char *error,
                        size_t size);
 
-/* Whether listening socket fd (one of l's) is a TLS listener. */
-bool listeners_is_tls(const struct listeners *l, int fd);
-
 /* Takes the sockets systemd passed, if any: returns how many (0 when not
  * socket-activated) or -errno with a description in error. */
 int listeners_from_systemd(struct listeners *l, char *error, size_t size);

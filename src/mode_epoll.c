@@ -1,17 +1,22 @@
 /* `epoll`: non-blocking sockets served by `workers` event loops, one thread
- * each. Every loop watches all listening sockets (EPOLLEXCLUSIVE wakes one
- * loop per connection) and owns the connections it accepted. Timeouts need
- * no timer per connection: a loop keeps the connections with a message
- * pending in the order their messages began (pending_since_ms, which only
- * grows), so the head's deadline is always the next; the others, which have
- * no deadline, wait in a list of their own. TLS connections still in their
- * handshake wait in a third, in the order they opened: their bound is the
- * same for all. */
+ * each. The main thread accepts (server_accept(), as pool and thread do) and
+ * hands each connection to the loops in turn, so that a loop waiting for
+ * room in journald's queue never holds new connections back: with the loops
+ * accepting for themselves, short connections overflowed the listen queue
+ * while both were blocked in a journal write. Each loop owns the connections
+ * it was handed. Timeouts need no timer per connection: a loop keeps the
+ * connections with a message pending in the order their messages began
+ * (pending_since_ms, which only grows), so the head's deadline is always the
+ * next; the others, which have no deadline, wait in a list of their own. TLS
+ * connections still in their handshake wait in a third, in the order they
+ * opened: their bound is the same for all. */
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "connection.h"
@@ -20,23 +25,31 @@
 #include "util.h"
 
 #define EVENTS_PER_WAIT 256
-/* Accepting is cheap; a burst per wake-up keeps the backlog short. */
-#define ACCEPTS_PER_WAKE 64
 #define READ_BUFFER_SIZE 65536
-/* How often a loop that stopped accepting for lack of room looks again. */
-#define PAUSED_RECHECK_MS 250
+
+/* An accepted connection on its way from the main thread to a loop. */
+struct handover {
+        struct handover *next;
+        struct accepted connection;
+};
+
+/* Guarded by lock: what the main thread handed over and the loop has not
+ * taken yet, and whether it will hand over more. */
+struct inbox {
+        pthread_mutex_t lock;
+        struct handover *head, **tail;
+        bool closed;
+        int fd;                         /* an eventfd: something was handed over */
+};
 
 struct loop {
         struct server *server;
         int epoll_fd;
         pthread_t thread;
-        /* Addresses that tag the epoll events of the listeners and of stop_fd. */
-        int listener_tags[LISTENERS_MAX];
-        int stop_tag;
-        bool listening;
+        struct inbox inbox;
+        /* Addresses that tag the epoll events of the inbox and of stop_fd. */
+        int inbox_tag, stop_tag;
         bool stopping;
-        long long accept_resume_ms;     /* after EMFILE/ENFILE; -1 when not backing off */
-        long long accept_warned_ms;     /* at most one warning a second */
         struct list handshaking, pending, quiet;
         char buffer[READ_BUFFER_SIZE];
 };
@@ -83,19 +96,6 @@ static int watch(struct loop *l, int op, int fd, uint32_t events, void *tag) {
         return epoll_ctl(l->epoll_fd, op, fd, &ev) < 0 ? -errno : 0;
 }
 
-static void set_listening(struct loop *l, bool on) {
-        struct server *s = l->server;
-
-        if (l->listening == on)
-                return;
-        for (size_t i = 0; i < s->listeners.n; i++)
-                if (on)
-                        watch(l, EPOLL_CTL_ADD, s->listeners.fds[i], EPOLLIN | EPOLLEXCLUSIVE, &l->listener_tags[i]);
-                else
-                        watch(l, EPOLL_CTL_DEL, s->listeners.fds[i], 0, NULL);
-        l->listening = on;
-}
-
 static void close_connection(struct loop *l, struct connection *c, enum connection_end why) {
         struct admission_slot *slot = c->slot;
 
@@ -104,9 +104,6 @@ static void close_connection(struct loop *l, struct connection *c, enum connecti
         connection_done(c);
         free(c);
         server_release(l->server, slot);
-        /* A slot is free again: resume accepting unless stopping or backing off. */
-        if (!l->stopping && l->accept_resume_ms < 0 && server_has_room(l->server))
-                set_listening(l, true);
 }
 
 /* A few reads per wake-up at most keep the loop fair: a sender faster than
@@ -155,38 +152,48 @@ static int add_connection(struct loop *l, const struct accepted *a) {
         return 0;
 }
 
-static void accept_connections(struct loop *l, int listen_fd) {
-        struct server *s = l->server;
+/* Takes on what the main thread handed over. */
+static void take_inbox(struct loop *l) {
+        struct handover *h;
 
-        for (int i = 0; i < ACCEPTS_PER_WAKE; i++) {
-                struct accepted a;
-                int r;
+        eventfd_t ignored;
 
-                if (!server_has_room(s)) {
-                        set_listening(l, false);
-                        return;
-                }
-                r = server_accept_from(s, listen_fd, SOCK_NONBLOCK, &a);
-                if (r == -EAGAIN)
-                        return;
+        (void) eventfd_read(l->inbox.fd, &ignored); /* EAGAIN: taken already */
+        pthread_mutex_lock(&l->inbox.lock);
+        h = l->inbox.head;
+        l->inbox.head = NULL;
+        l->inbox.tail = &l->inbox.head;
+        pthread_mutex_unlock(&l->inbox.lock);
+        while (h) {
+                struct handover *next = h->next;
+                int r = add_connection(l, &h->connection);
+
                 if (r < 0) {
-                        l->accept_resume_ms = server_accept_backoff(r, &l->accept_warned_ms);
-                        set_listening(l, false);
-                        return;
+                        log_error("Failed to take on the connection from %s, closing it: %s",
+                                  h->connection.peer.name, strerror(-r));
+                        (void) close(h->connection.fd);
+                        server_release(l->server, h->connection.slot);
                 }
-                r = add_connection(l, &a);
-                if (r < 0) {
-                        log_error("Failed to take on the connection from %s, closing it: %s", a.peer.name,
-                                  strerror(-r));
-                        (void) close(a.fd);
-                        server_release(s, a.slot);
-                }
+                free(h);
+                h = next;
         }
+}
+
+/* A loop ends once stopping, without connections, and with nothing more to
+ * come from the main thread. */
+static bool loop_done(struct loop *l) {
+        bool done;
+
+        if (!l->stopping || !loop_empty(l))
+                return false;
+        pthread_mutex_lock(&l->inbox.lock);
+        done = l->inbox.closed && !l->inbox.head;
+        pthread_mutex_unlock(&l->inbox.lock);
+        return done;
 }
 
 static void begin_stopping(struct loop *l) {
         l->stopping = true;
-        set_listening(l, false);
         watch(l, EPOLL_CTL_DEL, l->server->stop_fd, 0, NULL);
 }
 
@@ -223,23 +230,6 @@ static int expire(struct loop *l) {
                 timeout = connection_poll_timeout(l->quiet.head);
         if (handshake_wait >= 0 && (timeout < 0 || handshake_wait < timeout))
                 timeout = handshake_wait;
-        /* A slot freed by another loop, or a reload, may make room again:
-         * look at least every PAUSED_RECHECK_MS (nothing wakes this loop
-         * for it, and it may hold no connection to wake it). */
-        if (!l->listening && !l->stopping && l->accept_resume_ms < 0) {
-                if (server_has_room(l->server))
-                        set_listening(l, true);
-                else if (timeout < 0 || timeout > PAUSED_RECHECK_MS)
-                        timeout = PAUSED_RECHECK_MS;
-        }
-        if (l->accept_resume_ms >= 0) {
-                int backoff = ms_until(l->accept_resume_ms);
-                if (backoff == 0 && !l->stopping) {
-                        l->accept_resume_ms = -1;
-                        set_listening(l, server_has_room(l->server));
-                } else if (timeout < 0 || backoff < timeout)
-                        timeout = backoff;
-        }
         return !loop_empty(l) || !l->stopping ? timeout : ms_until(drain);
 }
 
@@ -250,7 +240,7 @@ static void *loop_run(void *arg) {
         for (;;) {
                 int timeout = expire(l), n;
 
-                if (l->stopping && loop_empty(l))
+                if (loop_done(l))
                         break;
                 n = epoll_wait(l->epoll_fd, events, EVENTS_PER_WAIT, timeout);
                 for (int i = 0; i < n; i++) {
@@ -258,10 +248,9 @@ static void *loop_run(void *arg) {
 
                         if (tag == &l->stop_tag)
                                 begin_stopping(l);
-                        else if (tag >= (void *) l->listener_tags && tag < (void *) (l->listener_tags + LISTENERS_MAX)) {
-                                if (!l->stopping)
-                                        accept_connections(l, *(int *) tag);
-                        } else
+                        else if (tag == &l->inbox_tag)
+                                take_inbox(l);
+                        else
                                 on_readable(l, tag, events[i].events);
                 }
         }
@@ -272,17 +261,70 @@ static int loop_init(struct loop *l, struct server *s) {
         int r;
 
         l->server = s;
-        l->accept_resume_ms = l->accept_warned_ms = -1;
+        l->inbox.tail = &l->inbox.head;
+        pthread_mutex_init(&l->inbox.lock, NULL);
+        l->inbox.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         l->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-        if (l->epoll_fd < 0)
+        if (l->inbox.fd < 0 || l->epoll_fd < 0)
                 return -errno;
-        for (size_t i = 0; i < s->listeners.n; i++)
-                l->listener_tags[i] = s->listeners.fds[i];
         r = watch(l, EPOLL_CTL_ADD, s->stop_fd, EPOLLIN, &l->stop_tag);
-        if (r < 0)
-                return r;
-        set_listening(l, true);
+        if (r >= 0)
+                r = watch(l, EPOLL_CTL_ADD, l->inbox.fd, EPOLLIN, &l->inbox_tag);
+        return r;
+}
+
+static void loop_free(struct loop *l) {
+        assert(!l->inbox.head);
+        if (l->epoll_fd >= 0)
+                (void) close(l->epoll_fd);
+        if (l->inbox.fd >= 0)
+                (void) close(l->inbox.fd);
+        pthread_mutex_destroy(&l->inbox.lock);
+}
+
+/* The eventfd is written only when the inbox was empty: the loop takes
+ * everything at once. */
+static int hand_over(struct loop *l, const struct accepted *a) {
+        struct handover *h = malloc(sizeof(*h));
+        bool was_empty;
+
+        if (!h)
+                return -ENOMEM;
+        *h = (struct handover) { .connection = *a };
+        pthread_mutex_lock(&l->inbox.lock);
+        was_empty = !l->inbox.head;
+        *l->inbox.tail = h;
+        l->inbox.tail = &h->next;
+        pthread_mutex_unlock(&l->inbox.lock);
+        if (was_empty)
+                (void) eventfd_write(l->inbox.fd, 1); /* a full counter wakes it too */
         return 0;
+}
+
+static void close_inbox(struct loop *l) {
+        pthread_mutex_lock(&l->inbox.lock);
+        l->inbox.closed = true;
+        pthread_mutex_unlock(&l->inbox.lock);
+        (void) eventfd_write(l->inbox.fd, 1);
+}
+
+/* Accepts until stopped, handing connections to the loops in turn. */
+static int accept_into(struct server *s, struct loop *loops, int n) {
+        struct accepted a;
+        int next = 0, r;
+
+        while ((r = server_accept(s, SOCK_NONBLOCK, &a)) >= 0) {
+                int handed = hand_over(&loops[next], &a);
+
+                next = (next + 1) % n;
+                if (handed < 0) {
+                        log_error("Failed to hand over the connection from %s, closing it: %s", a.peer.name,
+                                  strerror(-handed));
+                        (void) close(a.fd);
+                        server_release(s, a.slot);
+                }
+        }
+        return r == -ECANCELED ? 0 : r;
 }
 
 static int run_epoll(struct server *s) {
@@ -292,29 +334,31 @@ static int run_epoll(struct server *s) {
         if (!loops)
                 return -ENOMEM;
         for (; started < n; started++) {
+                loops[started].epoll_fd = loops[started].inbox.fd = -1;
                 r = loop_init(&loops[started], s);
                 if (r >= 0)
                         r = -pthread_create(&loops[started].thread, NULL, loop_run, &loops[started]);
                 if (r < 0) {
                         log_error("Failed to start event loop %d: %s", started, strerror(-r));
-                        if (loops[started].epoll_fd > 0)
-                                (void) close(loops[started].epoll_fd);
+                        loop_free(&loops[started]);
                         break;
                 }
         }
         if (started > 0)
-                server_wait_for_stop(s);
+                r = accept_into(s, loops, started);
         else
                 server_request_stop(s);
+        for (int i = 0; i < started; i++)
+                close_inbox(&loops[i]);
         if (!server_drain(s))
                 return -EBUSY;
         /* No connection is left: each loop ends at its next wake-up. */
         for (int i = 0; i < started; i++) {
                 pthread_join(loops[i].thread, NULL);
-                (void) close(loops[i].epoll_fd);
+                loop_free(&loops[i]);
         }
         free(loops);
-        return started > 0 ? 0 : r;
+        return r;
 }
 
 const struct server_driver mode_epoll = { .name = "epoll", .run = run_epoll };

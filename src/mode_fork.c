@@ -112,7 +112,7 @@ static int run_fork(struct server *s) {
         struct accepted a;
         int r;
 
-        while ((r = server_accept(s, &a)) >= 0)
+        while ((r = server_accept(s, 0, &a)) >= 0)
                 spawn(s, &a);
         /* Children drain on their own bound; they may not have had the signal. */
         for (size_t i = 0; i < children.n; i++)

@@ -163,7 +163,7 @@ int mode_pool_serve(struct server *s, int want) {
         pthread_mutex_lock(&p.lock);
         p.idle = (unsigned) started;
         pthread_mutex_unlock(&p.lock);
-        while ((r = server_accept(s, &a)) >= 0) {
+        while ((r = server_accept(s, 0, &a)) >= 0) {
                 int queued = enqueue(&p, &a);
                 if (queued < 0) {
                         log_error("Failed to queue the connection from %s, closing it: %s", a.peer.name,

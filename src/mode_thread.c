@@ -140,7 +140,7 @@ static int run_thread(struct server *s) {
 
         pthread_mutex_init(&t.lock, NULL);
         pthread_cond_init(&t.all_finished, NULL);
-        while ((r = server_accept(s, &a)) >= 0) {
+        while ((r = server_accept(s, 0, &a)) >= 0) {
                 int started = start_thread(&t, &a);
                 if (started < 0) {
                         log_error("Failed to start a thread for the connection from %s, closing it: %s",

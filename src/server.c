@@ -115,6 +115,9 @@ int server_init(struct server *s, const char *config_path, struct hark_config *c
         s->notify = getenv("NOTIFY_SOCKET") != NULL;
         /* The listeners now belong to the server, whatever happens next. */
         listeners_init(listeners);
+        /* Fails on a unix listener, which needs none. */
+        for (size_t i = 0; i < s->listeners.n; i++)
+                s->listener_keepalive[i] = fd_set_keepalive(s->listeners.fds[i]) == 0;
         error[0] = 0;
         r = snapshot_new(config, &s->config, error, size);
         if (r < 0)
@@ -254,7 +257,9 @@ static unsigned evict_for_newcomers(struct server *s, long long now) {
         return waiting > 0 ? admission_evict(&s->admission, now, waiting) : 0;
 }
 
-bool server_has_room(struct server *s) {
+/* Whether another connection may be accepted now (max_connections); when
+ * not, quiet connections are evicted to make room (admission_evict()). */
+static bool server_has_room(struct server *s) {
         bool was_paused = admission_paused(&s->admission);
 
         if (admission_has_room(&s->admission))
@@ -289,7 +294,12 @@ void server_forget_fd(struct server *s, struct admission_slot *slot) {
                 admission_forget_fd(&s->admission, slot);
 }
 
-long long server_accept_backoff(int error, long long *warned_ms) {
+/* After EMFILE/ENFILE, accepting again at once would only spin. */
+#define ACCEPT_BACKOFF_MS 100
+
+/* Accepting failed with error: logs it (at most once a second, *warned_ms
+ * remembers) and returns when to try again. */
+static long long server_accept_backoff(int error, long long *warned_ms) {
         if (once_per(warned_ms, 1000))
                 log_warning("Failed to accept a connection: %s; pausing accept for %d ms", strerror(-error),
                             ACCEPT_BACKOFF_MS);
@@ -297,10 +307,11 @@ long long server_accept_backoff(int error, long long *warned_ms) {
 }
 
 /* The one place where a connection becomes the server's. */
-static void stamp(struct server *s, int fd, struct accepted *a) {
+/* keepalive: the socket does not have it from its listener. */
+static void stamp(struct server *s, int fd, bool keepalive, struct accepted *a) {
         /* Without it the connection of a vanished peer would hold its slot
          * for ever (see fd_set_keepalive()); failing to set it costs only that. */
-        if (a->peer.family != AF_UNIX)
+        if (keepalive && a->peer.family != AF_UNIX)
                 (void) fd_set_keepalive(fd);
         a->fd = fd;
         a->id = atomic_fetch_add(&s->shared->next_connection_id, 1);
@@ -334,17 +345,22 @@ int server_adopt(struct server *s, int fd, struct accepted *a) {
         a->slot = NULL;
         a->from_source = 1;
         a->tls = s->listeners.connection_tls;
-        stamp(s, fd, a);
+        stamp(s, fd, true, a);
         return 0;
 }
 
-int server_accept_from(struct server *s, int listen_fd, int flags, struct accepted *a) {
+/* Accepts one pending connection from the listener-th listening socket, applying
+ * the limits (a refusal is logged and counted); flags as for accept4(2),
+ * besides SOCK_CLOEXEC which is always set. Returns 0 with the connection in
+ * *a, -EAGAIN when there is none or it was refused, -EMFILE/-ENFILE when out
+ * of descriptors (the caller backs off), else -errno. */
+static int server_accept_from(struct server *s, size_t listener, int flags, struct accepted *a) {
         struct sockaddr_storage sa;
         socklen_t len = sizeof(sa);
         unsigned open_from_source;
         int fd, r;
 
-        fd = accept4(listen_fd, (struct sockaddr *) &sa, &len, SOCK_CLOEXEC | flags);
+        fd = accept4(s->listeners.fds[listener], (struct sockaddr *) &sa, &len, SOCK_CLOEXEC | flags);
         if (fd < 0) {
                 r = -errno;
                 if (r == -EMFILE || r == -ENFILE || r == -ENOBUFS || r == -ENOMEM)
@@ -372,8 +388,8 @@ int server_accept_from(struct server *s, int listen_fd, int flags, struct accept
                 (void) close(fd);
                 return -EAGAIN;
         }
-        a->tls = listeners_is_tls(&s->listeners, listen_fd);
-        stamp(s, fd, a);
+        a->tls = s->listeners.tls[listener];
+        stamp(s, fd, !s->listener_keepalive[listener], a);
         return 0;
 }
 
@@ -473,7 +489,7 @@ static void drain_eventfd(int fd) {
         (void) n; /* EAGAIN: already drained */
 }
 
-int server_accept(struct server *s, struct accepted *a) {
+int server_accept(struct server *s, int flags, struct accepted *a) {
         for (;;) {
                 struct pollfd pfd[2 + LISTENERS_MAX];
                 size_t n = 0, first_listener;
@@ -511,7 +527,7 @@ int server_accept(struct server *s, struct accepted *a) {
                 for (size_t i = first_listener; i < n && !server_stopping(s); i++) {
                         if (!pfd[i].revents)
                                 continue;
-                        r = server_accept_from(s, pfd[i].fd, 0, a);
+                        r = server_accept_from(s, i - first_listener, flags, a);
                         if (r >= 0)
                                 return 0;
                         if (r == -EAGAIN)
@@ -548,14 +564,3 @@ bool server_drain(struct server *s) {
         return wait_idle(s, atomic_load(&s->drain_deadline) + DRAIN_GRACE_MS);
 }
 
-void server_wait_for_stop(struct server *s) {
-        while (!server_stopping(s)) {
-                struct pollfd pfd[2] = {
-                        { .fd = s->stop_fd, .events = POLLIN },
-                        { .fd = s->wake_fd, .events = POLLIN },
-                };
-
-                if (poll(pfd, 2, server_housekeeping(s)) > 0 && pfd[1].revents)
-                        drain_eventfd(s->wake_fd);
-        }
-}

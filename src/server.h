@@ -76,6 +76,9 @@ struct server {
         struct counters *counters;      /* &shared->counters */
         long long accept_resume_ms;     /* server_accept(): after EMFILE, wait until then */
         long long accept_warned_ms;
+        /* Accepted sockets inherit TCP keepalive from these listeners
+         * (set once at start): no setsockopt() per connection. */
+        bool listener_keepalive[LISTENERS_MAX];
         long long next_status_ms;
         bool notify;                    /* started by a service manager that listens */
         long long watchdog_interval_ms;
@@ -107,17 +110,11 @@ void server_config_release(const struct hark_config *config);
 /* The TLS context of an acquired configuration; NULL without tls_port. */
 struct tls_context *server_config_tls(const struct hark_config *config);
 
-/* The accept loop of the blocking modes: waits for a connection while serving
+/* The accept loop of the main thread: waits for a connection while serving
  * signals, reloads and the notify/watchdog duties. Returns 0 with the
- * connection (blocking) in *a, or -ECANCELED once stopping. */
-int server_accept(struct server *s, struct accepted *a);
-
-/* Accepts one pending connection from listening socket fd, applying the
- * limits (a refusal is logged and counted); flags as for accept4(2), besides
- * SOCK_CLOEXEC which is always set. Returns 0 with the connection in *a,
- * -EAGAIN when there is none or it was refused, -EMFILE/-ENFILE when out of
- * descriptors (the caller backs off), else -errno. */
-int server_accept_from(struct server *s, int fd, int flags, struct accepted *a);
+ * connection in *a (flags as for accept4(): SOCK_NONBLOCK for epoll), or
+ * -ECANCELED once stopping. */
+int server_accept(struct server *s, int flags, struct accepted *a);
 
 /* Takes connected socket fd, accepted by someone else (systemd's
  * Accept=yes), as the server's connection *a. Returns 0, -EPERM when the
@@ -125,20 +122,9 @@ int server_accept_from(struct server *s, int fd, int flags, struct accepted *a);
  * peer has already gone, else -errno; fd is closed on failure. */
 int server_adopt(struct server *s, int fd, struct accepted *a);
 
-/* After EMFILE/ENFILE, accepting again at once would only spin. */
-#define ACCEPT_BACKOFF_MS 100
-
-/* Accepting failed with error (from server_accept_from()): logs it (at most
- * once a second, *warned_ms remembers) and returns when to try again. */
-long long server_accept_backoff(int error, long long *warned_ms);
-
 /* Gives back the slot of an accepted connection (NULL: none); wakes a paused
  * accept loop. */
 void server_release(struct server *s, struct admission_slot *slot);
-
-/* Whether another connection may be accepted now (max_connections); when
- * not, quiet connections are evicted to make room (admission_evict()). */
-bool server_has_room(struct server *s);
 
 /* The connection of slot (NULL: none) is being served from now on: until
  * then it is not evicted, and its quiet time starts here. */
@@ -159,10 +145,6 @@ void server_forget_fd(struct server *s, struct admission_slot *slot);
  * on_wake, status, watchdog. Returns the poll timeout (ms) until the next
  * duty, or -1. */
 int server_housekeeping(struct server *s);
-
-/* The main thread's loop when others accept (epoll): the server's duties
- * (reload, status, watchdog) until a stop is requested. */
-void server_wait_for_stop(struct server *s);
 
 /* Called by a driver once its accept loop has ended and its connections know
  * (each sees server_stopping()): tells systemd and the log that harkd stops,
