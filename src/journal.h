@@ -54,6 +54,11 @@ int journal_send_nowait(const struct iovec *fields, size_t n_fields);
  * (see connection.c's confirm_sent()). */
 int journal_send(const struct iovec *fields, size_t n_fields);
 
+/* journal_send() from this thread goes over a socket of its own from now on
+ * (journal_link_release() ends that). */
+int journal_link_own(void);
+void journal_link_release(void);
+
 /* In a child of fork(2): the links' locks as if unlocked, and no socket
  * yet. Another thread (the UDP receiver) may have held a lock, or been
  * opening a socket, when the process forked; it does not exist in the
