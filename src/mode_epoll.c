@@ -156,7 +156,6 @@ static int add_connection(struct loop *l, const struct accepted *a) {
 /* Takes on what the main thread handed over. */
 static void take_inbox(struct loop *l) {
         struct handover *h;
-
         eventfd_t ignored;
 
         (void) eventfd_read(l->inbox.fd, &ignored); /* EAGAIN: taken already */
@@ -169,12 +168,8 @@ static void take_inbox(struct loop *l) {
                 struct handover *next = h->next;
                 int r = add_connection(l, &h->connection);
 
-                if (r < 0) {
-                        log_error("Failed to take on the connection from %s, closing it: %s",
-                                  h->connection.peer.name, strerror(-r));
-                        (void) close(h->connection.fd);
-                        server_release(l->server, h->connection.slot);
-                }
+                if (r < 0)
+                        server_abandon(l->server, &h->connection, "take on", r);
                 free(h);
                 h = next;
         }
@@ -269,8 +264,10 @@ static int loop_init(struct loop *l, struct server *s) {
         l->inbox.tail = &l->inbox.head;
         pthread_mutex_init(&l->inbox.lock, NULL);
         l->inbox.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (l->inbox.fd < 0)
+                return -errno;
         l->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-        if (l->inbox.fd < 0 || l->epoll_fd < 0)
+        if (l->epoll_fd < 0)
                 return -errno;
         r = watch(l, EPOLL_CTL_ADD, s->stop_fd, EPOLLIN, &l->stop_tag);
         if (r >= 0)
@@ -322,12 +319,8 @@ static int accept_into(struct server *s, struct loop *loops, int n) {
                 int handed = hand_over(&loops[next], &a);
 
                 next = (next + 1) % n;
-                if (handed < 0) {
-                        log_error("Failed to hand over the connection from %s, closing it: %s", a.peer.name,
-                                  strerror(-handed));
-                        (void) close(a.fd);
-                        server_release(s, a.slot);
-                }
+                if (handed < 0)
+                        server_abandon(s, &a, "hand over", handed);
         }
         return r == -ECANCELED ? 0 : r;
 }

@@ -165,12 +165,8 @@ int mode_pool_serve(struct server *s, int want) {
         pthread_mutex_unlock(&p.lock);
         while ((r = server_accept(s, 0, &a)) >= 0) {
                 int queued = enqueue(&p, &a);
-                if (queued < 0) {
-                        log_error("Failed to queue the connection from %s, closing it: %s", a.peer.name,
-                                  strerror(-queued));
-                        (void) close(a.fd);
-                        server_release(s, a.slot);
-                }
+                if (queued < 0)
+                        server_abandon(s, &a, "queue", queued);
         }
         if (!stop_workers(&p, threads, started))
                 return -EBUSY;

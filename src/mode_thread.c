@@ -142,12 +142,8 @@ static int run_thread(struct server *s) {
         pthread_cond_init(&t.all_finished, NULL);
         while ((r = server_accept(s, 0, &a)) >= 0) {
                 int started = start_thread(&t, &a);
-                if (started < 0) {
-                        log_error("Failed to start a thread for the connection from %s, closing it: %s",
-                                  a.peer.name, strerror(-started));
-                        (void) close(a.fd);
-                        server_release(s, a.slot);
-                }
+                if (started < 0)
+                        server_abandon(s, &a, "start a thread for", started);
         }
         if (!server_drain(s))
                 return -EBUSY;

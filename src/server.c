@@ -209,6 +209,12 @@ int server_handle_signals(struct server *s) {
         return 0;
 }
 
+void server_abandon(struct server *s, const struct accepted *a, const char *what, int error) {
+        log_error("Failed to %s the connection from %s, closing it: %s", what, a->peer.name, strerror(-error));
+        (void) close(a->fd);
+        server_release(s, a->slot);
+}
+
 void server_release(struct server *s, struct admission_slot *slot) {
         unsigned still_open;
         bool resume;

@@ -122,6 +122,10 @@ int server_accept(struct server *s, int flags, struct accepted *a);
  * peer has already gone, else -errno; fd is closed on failure. */
 int server_adopt(struct server *s, int fd, struct accepted *a);
 
+/* A driver could not take on accepted connection a (error, while trying to
+ * `what` it): logs that, closes it and gives its slot back. */
+void server_abandon(struct server *s, const struct accepted *a, const char *what, int error);
+
 /* Gives back the slot of an accepted connection (NULL: none); wakes a paused
  * accept loop. */
 void server_release(struct server *s, struct admission_slot *slot);
