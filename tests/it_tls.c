@@ -98,17 +98,17 @@ static struct tls_harkd start_tls_harkd(struct it_test *t, size_t i, const struc
         struct tls_harkd th;
         char extra[3200];
 
-        th.tls_port = it_free_port(AF_INET);
-        assert_true(th.tls_port > 0);
-        int n;
+        int n = snprintf(extra, sizeof(extra), "tls_certificate = \"%s\";\ntls_key = \"%s\";\n%s%s%s",
+                         o->certificate ? o->certificate : p->server_cert, o->key ? o->key : p->server_key,
+                         o->client_ca ? "tls_client_ca = \"" : "", o->client_ca ? p->ca : "",
+                         o->client_ca ? "\";\n" : "");
 
-        n = snprintf(extra, sizeof(extra), "tls_port = %d;\ntls_certificate = \"%s\";\ntls_key = \"%s\";\n%s%s%s",
-                 th.tls_port, o->certificate ? o->certificate : p->server_cert, o->key ? o->key : p->server_key,
-                 o->client_ca ? "tls_client_ca = \"" : "", o->client_ca ? p->ca : "", o->client_ca ? "\";\n" : "");
         assert_true(n > 0 && (size_t) n < sizeof(extra));
-        th.h = it_test_harkd(t, i, &(struct harkd_options) { .extra = extra, .timeout = o->timeout,
+        th.h = it_test_harkd(t, i, &(struct harkd_options) { .extra = extra, .second_port_key = "tls_port",
+                                                             .timeout = o->timeout,
                                                              .max_connections = o->max_connections,
                                                              .mode = o->mode });
+        th.tls_port = th.h->second_port;
         return th;
 }
 

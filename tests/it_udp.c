@@ -65,32 +65,21 @@ struct udp_harkd {
 };
 
 static void udp_config(struct udp_harkd *u, const char *settings) {
-        snprintf(u->extra, sizeof(u->extra), "udp_port = %d;\n%s", u->port, settings ? settings : "");
+        snprintf(u->extra, sizeof(u->extra), "%s", settings ? settings : "");
 }
 
 /* Starts t->harkd[i] with a UDP listener on a free port (another one when
  * the picked port was taken meanwhile). */
 static struct harkd *start_udp(struct it_test *t, size_t i, const struct udp_options *o, struct udp_harkd *u) {
-        struct harkd *h = &t->harkd[i];
+        struct harkd *h;
 
-        for (int attempt = 0; attempt < 5; attempt++) {
-                int r;
-
-                u->port = it_free_udp_port(o->host && strchr(o->host, ':') ? AF_INET6 : AF_INET);
-                assert_true(u->port > 0);
-                udp_config(u, o->settings);
-                r = harkd_start(h, &(struct harkd_options) {
-                        .mode = o->mode, .host = o->host, .max_message_size = o->max_message_size,
-                        .extra = u->extra });
-                if (r == 0) {
-                        u->h = h;
-                        return h;
-                }
-                if (harkd_log_count(h, "Address already in use") == 0)
-                        fail_msg("harkd did not start: %s", strerror(-r));
-        }
-        fail_msg("no free UDP port for harkd in 5 attempts");
-        return NULL;
+        udp_config(u, o->settings);
+        h = it_test_harkd(t, i, &(struct harkd_options) {
+                .mode = o->mode, .host = o->host, .max_message_size = o->max_message_size,
+                .extra = u->extra, .second_port_key = "udp_port", .second_port_udp = true });
+        u->h = h;
+        u->port = h->second_port;
+        return h;
 }
 
 /* The config's settings lines replaced (udp_port kept), then SIGHUP:
@@ -103,6 +92,7 @@ static void reload_udp(struct udp_harkd *u, const char *settings, size_t count) 
 
         udp_config(u, settings);
         o.extra = u->extra;
+        h->second_port = u->port;
         assert_int_equal(harkd_write_config(h, &o), 0);
         assert_int_equal(harkd_signal(h, SIGHUP), 0);
         if (it_harkd_events(reloaded, NULL, count, 3000, NULL) != (int) count)

@@ -3,6 +3,7 @@
 
 #include "support-files.h"
 #include "support-groups.h"
+#include "support-journal.h"
 #include "support-proc.h"
 #include "support-time.h"
 
@@ -148,6 +149,8 @@ int harkd_write_config(struct harkd *h, const struct harkd_options *o) {
         append(text, sizeof(text), "port = %d;\n", h->port);
         append(text, sizeof(text), "timeout = %s;\n", o->timeout ? o->timeout : "10");
         append(text, sizeof(text), "concurrency = \"%s\";\n", o->mode ? o->mode : it_mode);
+        if (o->second_port_key && h->second_port > 0)
+                append(text, sizeof(text), "%s = %d;\n", o->second_port_key, h->second_port);
         if (o->workers > 0)
                 append(text, sizeof(text), "workers = %d;\n", o->workers);
         if (o->max_connections > 0)
@@ -257,6 +260,33 @@ int harkd_wait_notify(struct harkd *h, const char *line, int timeout_ms, char *o
         }
 }
 
+/* Whether a harkd that ended before it was ready could not bind a port.
+ * With log_target "journal" it says why only in the journal, so its own
+ * events are read as well as its stderr; both are printed when it is not
+ * that. */
+static bool early_exit_port_taken(struct harkd *h, const char *why) {
+        static const char taken[] = "Address already in use";
+        char pid[32];
+        const char *matches[] = { harkd_pid_match(h, pid, sizeof(pid)), NULL };
+        struct it_entries events = { 0 };
+        bool port_taken = harkd_log_count(h, taken) > 0;
+
+        if (!h->options.no_journal)
+                (void) it_harkd_events(matches, NULL, 1, 1000, &events);
+        for (size_t i = 0; i < events.n; i++) {
+                const char *message = it_entry_field(&events.v[i], "MESSAGE", NULL);
+
+                port_taken |= message && strstr(message, taken);
+        }
+        if (!port_taken) {
+                print_log(h, why);
+                fprintf(stderr, "support: harkd's events in the journal:\n");
+                it_entries_print(&events);
+        }
+        it_entries_free(&events);
+        return port_taken;
+}
+
 static int start_once(struct harkd *h, const struct harkd_options *o, bool *port_taken) {
         char notify_env[128];
         const char *env[16];
@@ -296,16 +326,14 @@ static int start_once(struct harkd *h, const struct harkd_options *o, bool *port
                 if (waitpid(h->pid, &status, WNOHANG) == h->pid) {
                         char why[128];
 
-                        h->pid = 0;
-                        *port_taken = harkd_log_count(h, "Address already in use") > 0;
                         if (WIFSIGNALED(status))
                                 snprintf(why, sizeof(why), "harkd was killed by signal %d before it was ready",
                                          WTERMSIG(status));
                         else
                                 snprintf(why, sizeof(why), "harkd exited with status %d before it was ready",
                                          WEXITSTATUS(status));
-                        if (!*port_taken)
-                                print_log(h, why);
+                        *port_taken = early_exit_port_taken(h, why);
+                        h->pid = 0;
                         return -ECHILD;
                 }
                 if (it_ms_left(deadline) == 0) {
@@ -327,13 +355,20 @@ int harkd_start(struct harkd *h, const struct harkd_options *options) {
         if (h->notify_fd == 0)
                 h->notify_fd = -1;
         for (int attempt = 0; attempt < START_ATTEMPTS; attempt++) {
+                int family = o.host && strchr(o.host, ':') ? AF_INET6 : AF_INET;
+
                 if (options->port == 0) {
-                        h->port = it_free_port(o.host && strchr(o.host, ':') ? AF_INET6 : AF_INET);
+                        h->port = it_free_port(family);
                         if (h->port < 0)
                                 return h->port;
                 }
+                if (options->second_port_key) {
+                        h->second_port = free_port(family, options->second_port_udp ? SOCK_DGRAM : SOCK_STREAM);
+                        if (h->second_port < 0)
+                                return h->second_port;
+                }
                 r = start_once(h, &o, &port_taken);
-                if (r == 0 || !port_taken || options->port != 0)
+                if (r == 0 || !port_taken || (options->port != 0 && !options->second_port_key))
                         break;
         }
         return r;

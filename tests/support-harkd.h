@@ -22,6 +22,11 @@ struct harkd_options {
         const char *log_target;         /* NULL: "journal" (what "auto" picks beside a journal) */
         const char *identifier;         /* NULL: a fresh one, unique to the test */
         const char *extra;              /* raw lines appended to the file */
+        /* A second listener's key ("tls_port", "udp_port"): harkd_start()
+         * picks a free port for it (UDP when second_port_udp) with each
+         * attempt, written as `key = port;`, and keeps it in second_port. */
+        const char *second_port_key;
+        bool second_port_udp;
         bool no_journal;                /* run harkd where /run/systemd/journal is empty */
         const char *const *env;         /* extra "NAME=value" for harkd, NULL-terminated */
 };
@@ -29,6 +34,7 @@ struct harkd_options {
 struct harkd {
         pid_t pid;                      /* 0 when not running */
         int port;
+        int second_port;                /* of options.second_port_key; 0: none */
         char host[64];
         char identifier[64];
         char config_path[256];
@@ -52,8 +58,9 @@ int harkd_write_config(struct harkd *h, const struct harkd_options *options);
 
 /* Writes a config and starts harkd -c on it (stdout and stderr to
  * h->stderr_path, NOTIFY_SOCKET to h->notify_fd), then waits up to 5 s for
- * READY=1. Retries with another port when the picked one was taken. Returns 0
- * or -errno; harkd's stderr is printed on failure. */
+ * READY=1. Retries with other ports when a picked one was taken (as its
+ * stderr or its events in the journal say). Returns 0 or -errno; harkd's
+ * stderr and events are printed on failure. */
 int harkd_start(struct harkd *h, const struct harkd_options *options);
 
 /* Sends SIGTERM, waits at most timeout_ms for harkd to exit. Returns the
