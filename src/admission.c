@@ -28,7 +28,7 @@ int admission_init(struct admission *a, unsigned max_connections, unsigned max_p
         assert(counters);
         memset(a, 0, sizeof(*a));
         a->counters = counters;
-        a->sources = calloc(SOURCE_BUCKETS, sizeof(*a->sources));
+        a->sources = calloc(SOURCE_BUCKETS, sizeof(struct source *));
         if (!a->sources)
                 return -ENOMEM;
         pthread_mutex_init(&a->lock, NULL);

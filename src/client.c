@@ -476,8 +476,8 @@ static int link_finish(struct link *l, short *events) {
 
         if (l->tls)
                 return tls_client_close_notify(l->tls, events);
+        *events = 0;
         if (l->datagram_max) {
-                *events = 0;
                 if (getsockopt(l->fd, SOL_SOCKET, SO_ERROR, &error, &size) < 0)
                         return -errno;
                 return -error;
@@ -505,7 +505,7 @@ static void link_close(struct link *l) {
 
 /* The most one datagram to the peer of connected UDP socket fd carries. */
 static size_t datagram_max(int fd) {
-        struct sockaddr_storage peer;
+        struct sockaddr_storage peer = { .ss_family = AF_UNSPEC };
         socklen_t size = sizeof(peer);
         const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *) &peer;
 
@@ -875,7 +875,7 @@ static int syslog_setup(const struct client_options *o, struct syslog_composer *
 /* Ends what we send and reads harkd's "OK <n>\n" in answer. */
 static int read_confirmation(struct link *l, int timeout_ms, uint64_t *confirmed) {
         long long deadline = now_ms() + timeout_ms;
-        char reply[64];
+        char reply[64] = "";
         size_t used = 0;
         short events;
         char *end;
@@ -918,7 +918,7 @@ static const char *what_failed(const struct link *l, int r, char *buffer, size_t
 
 /* Whether harkd runs on this machine: then its journal is this machine's. */
 static bool peer_is_local(int fd) {
-        struct sockaddr_storage peer, self;
+        struct sockaddr_storage peer = { .ss_family = AF_UNSPEC }, self = { .ss_family = AF_UNSPEC };
         socklen_t peer_len = sizeof(peer), self_len = sizeof(self);
 
         if (getpeername(fd, (struct sockaddr *) &peer, &peer_len) < 0 ||

@@ -104,7 +104,7 @@ const char *config_source_text(const struct config_source *src) {
 }
 
 static int append(struct config_source *src, const char *bytes, size_t n) {
-        if (src->length + n + 1 > src->size) {
+        if (!src->text || src->length + n + 1 > src->size) {
                 size_t size = src->size ? src->size : 4096;
                 char *text;
 

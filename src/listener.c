@@ -202,7 +202,7 @@ int listeners_from_systemd(struct listeners *l, char *error, size_t size) {
 }
 
 void listener_name(int fd, char *name, size_t size) {
-        struct sockaddr_storage sa;
+        struct sockaddr_storage sa = { .ss_family = AF_UNSPEC };
         socklen_t len = sizeof(sa);
 
         if (getsockname(fd, (struct sockaddr *) &sa, &len) < 0) {

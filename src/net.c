@@ -29,7 +29,7 @@ static void describe_inet(struct peer *peer, const struct sockaddr_storage *sa, 
 }
 
 int peer_from_socket(int fd, struct peer *peer) {
-        struct sockaddr_storage sa;
+        struct sockaddr_storage sa = { .ss_family = AF_UNSPEC };
         socklen_t len = sizeof(sa);
 
         if (getpeername(fd, (struct sockaddr *) &sa, &len) < 0)

@@ -94,7 +94,7 @@ size_t syslog_format_timestamp(const struct syslog_time *t, char buf[static SYSL
         int n;
 
         if (!t || !time_in_range(t)) {
-                strcpy(buf, "-");
+                memcpy(buf, "-", sizeof("-"));
                 return 1;
         }
         /* RFC 3339 offsets have minutes only; a zone's seconds (historic

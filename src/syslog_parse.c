@@ -340,7 +340,7 @@ static const char *header_field(const char *p, const char *end, size_t max, stru
         size_t n = 0;
         int c;
 
-        while (n <= max && is_print(c = peek(p, end, n)))
+        while (n <= max && is_print(peek(p, end, n)))
                 n++;
         *at = p + n;
         if (n > max) {
