@@ -72,6 +72,11 @@ static const char *const format_names[] = {
         [FORMAT_SYSLOG] = "syslog",
 };
 
+static const char *const confirm_names[] = {
+        [CONFIRM_SENT] = "sent",
+        [CONFIRM_STORED] = "stored",
+};
+
 #define CHOICES(table) .names = table, .n_names = ELEMENTSOF(table)
 
 
@@ -108,6 +113,8 @@ static const struct config_key config_keys[] = {
         { "udp_port",           KEY_INT,         FIELD(udp_port),         RESTART, 1, 65535, .def_int = 0 },
         { "udp_receive_buffer", KEY_INT,         FIELD(udp_receive_buffer), RESTART, 0, 1 << 30, .def_int = 8 << 20 },
         { "udp_rate_per_source", KEY_INT,        FIELD(udp_rate_per_source), NEW, 0, 1 << 24, .def_int = 0 },
+        { "confirm",            KEY_CHOICE,      FIELD(confirm),          NEW, .def_int = CONFIRM_SENT, CHOICES(confirm_names) },
+        { "confirm_timeout",    KEY_SECONDS,     FIELD(confirm_timeout),  NEW, 0, 3600, .def_seconds = 5.0 },
 };
 
 #undef NEW

@@ -29,6 +29,12 @@ enum message_format {
         FORMAT_SYSLOG,          /* RFC 5424 or RFC 3164; what is not is logged raw and counted */
 };
 
+/* What "OK <n>" counts. */
+enum confirm_rule {
+        CONFIRM_SENT,           /* handed to journald's socket, which was the same before and after */
+        CONFIRM_STORED,         /* read back from the journal (stored.h) */
+};
+
 struct hark_config {
         char *host;
         int port;
@@ -52,6 +58,8 @@ struct hark_config {
         int udp_port;                   /* 0: no UDP listener */
         int udp_receive_buffer;         /* bytes asked for SO_RCVBUF; 0: the kernel's default */
         int udp_rate_per_source;        /* datagrams a second from one address; 0: no limit */
+        enum confirm_rule confirm;
+        double confirm_timeout;         /* seconds the answer waits for the journal */
 };
 
 /* The syslog levels run from LOG_EMERG (0) to LOG_DEBUG. */

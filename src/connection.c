@@ -14,6 +14,7 @@
 #include "events.h"
 #include "journal.h"
 #include "log.h"
+#include "stored.h"
 #include "tls.h"
 #include "util.h"
 
@@ -120,6 +121,9 @@ static int advance_handshake(struct connection *c) {
         /* No message has been framed yet: the builder holds nothing. */
         entry_builder_done(&c->entry);
         entry_builder_init(&c->entry, c->config, c->context, c->n_context);
+        /* Not tracked (no journal to read back, no memory): nothing of it
+         * is confirmed. */
+        c->stored_tracked = c->config->confirm == CONFIRM_STORED && stored_start() >= 0 && stored_track(c->id) >= 0;
         log_connection(c, LOG_DEBUG, EVENT_CONN_OPENED, "Connection %" PRIu64 " from %s: TLS handshake done%s%s",
                        c->id, c->peer.name, r == 1 ? ", client certificate " : "", r == 1 ? subject : "");
         return 1;
@@ -140,12 +144,17 @@ void connection_init(struct connection *c, struct server *s, const struct accept
                 start_tls(c);
         build_context(c, NULL, NULL);
         entry_builder_init(&c->entry, c->config, c->context, c->n_context);
+        /* Not tracked (no journal to read back, no memory): nothing of it
+         * is confirmed. */
+        c->stored_tracked = c->config->confirm == CONFIRM_STORED && stored_start() >= 0 && stored_track(c->id) >= 0;
         log_connection(c, LOG_DEBUG, EVENT_CONN_OPENED, "Connection %" PRIu64 " from %s opened%s", c->id,
                        c->peer.name, a->tls ? " (TLS)" : "");
 }
 
 void connection_done(struct connection *c) {
         server_forget_fd(c->server, c->slot);
+        if (c->stored_tracked)
+                stored_untrack(c->id);
         if (c->tls) {
                 if (!c->handshaking)
                         tls_session_shutdown(c->tls);
@@ -424,14 +433,81 @@ static void send_reply(struct connection *c, const char *reply) {
                 (void) send_all(c->fd, reply, strlen(reply));
 }
 
-void connection_end(struct connection *c, enum connection_end why) {
-        char reply[32];
+/* Under confirm = "stored": what the journal holds of the messages handed
+ * to journald, which is what "OK <n>" may count; the shortfall is counted
+ * and said (rate-limited), with what may cause it. */
+static uint64_t stored_of_delivered(struct connection *c) {
+        uint64_t stored = c->stored_tracked ? stored_count(c->id) : 0, missing;
+        unsigned suppressed;
 
+        if (c->config->confirm != CONFIRM_STORED || stored >= c->delivered)
+                return c->delivered;
+        missing = c->delivered - stored;
+        atomic_fetch_add(&c->server->counters->unconfirmed, missing);
+        if (log_ratelimit_pass(&c->server->counters->logs.unconfirmed, &suppressed))
+                log_connection(c, LOG_WARNING, EVENT_NOT_STORED,
+                               "%" PRIu64 " of %" PRIu64 " messages from %s were handed to journald but are not "
+                               "in the journal %g s later (confirm_timeout): %s; confirmed %" PRIu64 "; %u "
+                               "similar connections not reported before this one",
+                               missing, c->delivered, c->peer.name, c->config->confirm_timeout,
+                               !c->stored_tracked ? "harkd cannot read the journal back"
+                               : stored == 0 ? "journald stored none of them (MaxLevelStore= below priority, "
+                                               "Storage=none, a full disk, or it is slow)"
+                                             : "journald dropped some (its rate limit, RateLimitBurst=, a full "
+                                               "disk, a restart), or is slow",
+                               stored, suppressed);
+        return stored;
+}
+
+/* Sends "OK <n>" and logs the close. */
+static void answer(struct connection *c) {
+        char reply[32];
+        uint64_t confirmed = stored_of_delivered(c);
+
+        snprintf(reply, sizeof(reply), "OK %" PRIu64 "\n", confirmed);
+        send_reply(c, reply);
+        log_connection(c, LOG_DEBUG, EVENT_CONN_CLOSED,
+                       "Connection %" PRIu64 " from %s closed: %" PRIu64 " of %" PRIu64 " messages logged, %"
+                       PRIu64 " confirmed", c->id, c->peer.name, c->delivered, c->received, confirmed);
+}
+
+/* The answer waits for the journal until then: confirm_timeout from the
+ * half-close, and never past the drain bound. */
+static long long answer_deadline(const struct connection *c) {
+        long long deadline = c->answer_from_ms + (long long) (c->config->confirm_timeout * 1000);
+
+        if (server_stopping(c->server)) {
+                long long drain = atomic_load(&c->server->drain_deadline);
+
+                if (drain < deadline)
+                        deadline = drain;
+        }
+        return deadline;
+}
+
+bool connection_answer_ready(const struct connection *c) {
+        assert(c->answer_waits);
+        return stored_count(c->id) >= c->delivered || ms_until(answer_deadline(c)) == 0;
+}
+
+int connection_answer_timeout(const struct connection *c) {
+        int wait = ms_until(answer_deadline(c));
+
+        return wait > CONNECTION_RECHECK_MS ? CONNECTION_RECHECK_MS : wait;
+}
+
+void connection_answer(struct connection *c) {
+        assert(c->answer_waits);
+        c->answer_waits = false;
+        answer(c);
+}
+
+bool connection_end_waits(struct connection *c, enum connection_end why) {
         if (c->slot && admission_evicted(c->slot))
                 why = CONNECTION_EVICTED;
         if (c->handshaking) {
                 end_handshake(c, why);
-                return;
+                return false;
         }
         if (why != CONNECTION_EOF && why != CONNECTION_FAILED && why != CONNECTION_EVICTED &&
             read_already_sent(c))
@@ -449,11 +525,12 @@ void connection_end(struct connection *c, enum connection_end why) {
 
         switch (why) {
         case CONNECTION_EOF:
-                snprintf(reply, sizeof(reply), "OK %" PRIu64 "\n", c->delivered);
-                send_reply(c, reply);
-                log_connection(c, LOG_DEBUG, EVENT_CONN_CLOSED,
-                               "Connection %" PRIu64 " from %s closed: %" PRIu64 " of %" PRIu64 " messages logged",
-                               c->id, c->peer.name, c->delivered, c->received);
+                if (c->stored_tracked && stored_count(c->id) < c->delivered) {
+                        c->answer_waits = true;
+                        c->answer_from_ms = now_ms();
+                        return true;
+                }
+                answer(c);
                 break;
         case CONNECTION_TIMED_OUT:
                 log_connection(c, LOG_INFO, EVENT_CONN_TIMED_OUT,
@@ -474,6 +551,16 @@ void connection_end(struct connection *c, enum connection_end why) {
                 log_failure(c);
                 break;
         }
+        return false;
+}
+
+void connection_end(struct connection *c, enum connection_end why) {
+        if (!connection_end_waits(c, why))
+                return;
+        /* In slices: a stop may bring the deadline forward meanwhile. */
+        while (!connection_answer_ready(c))
+                (void) stored_wait(c->id, c->delivered, now_ms() + connection_answer_timeout(c));
+        connection_answer(c);
 }
 
 int connection_poll_timeout(const struct connection *c) {

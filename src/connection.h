@@ -69,6 +69,11 @@ struct connection {
         struct connection *prev, *next;
         struct list *list;
         bool watching_write;            /* epoll: registered for EPOLLOUT */
+        /* confirm = "stored": the journal counts its entries (stored.h);
+         * after the half-close "OK <n>" waits for them from answer_from_ms. */
+        bool stored_tracked;
+        bool answer_waits;
+        long long answer_from_ms;
 };
 
 /* Takes over the accepted connection a (its fd is then the connection's). */
@@ -92,8 +97,20 @@ void connection_trim(struct connection *c);
 bool connection_has_unread_data(const struct connection *c);
 
 /* Reads what the peer has already sent (bounded), logs the unterminated tail
- * as a last message and, after a clean end of stream, answers "OK <n>". */
+ * as a last message and, after a clean end of stream, answers "OK <n>":
+ * under confirm = "stored" once the journal holds the messages or
+ * confirm_timeout has passed, waiting for that here. */
 void connection_end(struct connection *c, enum connection_end why);
+
+/* The same for an event loop, which must not wait: returns true when the
+ * answer waits for the journal. Then the loop calls connection_answer()
+ * once connection_answer_ready(), looking again at the latest after
+ * connection_answer_timeout() ms, or when the wake_fd it gave
+ * stored_add_waiter() is written. */
+bool connection_end_waits(struct connection *c, enum connection_end why);
+bool connection_answer_ready(const struct connection *c);
+int connection_answer_timeout(const struct connection *c);
+void connection_answer(struct connection *c);
 
 /* The events a driver waits for before calling connection_receive() again
  * after -EAGAIN: POLLIN, or POLLOUT while a TLS handshake waits to write. */

@@ -23,6 +23,7 @@
 #include "journal.h"
 #include "log.h"
 #include "mode.h"
+#include "stored.h"
 #include "util.h"
 
 #define EVENTS_PER_WAIT 256
@@ -48,10 +49,14 @@ struct loop {
         int epoll_fd;
         pthread_t thread;
         struct inbox inbox;
-        /* Addresses that tag the epoll events of the inbox and of stop_fd. */
-        int inbox_tag, stop_tag;
+        /* An eventfd the journal reader writes when a connection waiting
+         * for its answer (confirm = "stored") has more entries stored. */
+        int stored_fd;
+        /* Addresses that tag the epoll events of the inbox, stop_fd and stored_fd. */
+        int inbox_tag, stop_tag, stored_tag;
         bool stopping;
         struct list handshaking, pending, quiet;
+        struct list answering;          /* ended; "OK <n>" waits for the journal */
         char buffer[READ_BUFFER_SIZE];
 };
 
@@ -84,9 +89,10 @@ static void file(struct loop *l, struct connection *c, long long pending_since_b
 }
 
 static bool loop_empty(const struct loop *l) {
-        return !l->handshaking.head && !l->pending.head && !l->quiet.head;
+        return !l->handshaking.head && !l->pending.head && !l->quiet.head && !l->answering.head;
 }
 
+/* One still reading (not answering), or NULL. */
 static struct connection *any_connection(const struct loop *l) {
         return l->handshaking.head ? l->handshaking.head : l->pending.head ? l->pending.head : l->quiet.head;
 }
@@ -97,14 +103,48 @@ static int watch(struct loop *l, int op, int fd, uint32_t events, void *tag) {
         return epoll_ctl(l->epoll_fd, op, fd, &ev) < 0 ? -errno : 0;
 }
 
-static void close_connection(struct loop *l, struct connection *c, enum connection_end why) {
+static void free_connection(struct loop *l, struct connection *c) {
         struct admission_slot *slot = c->slot;
 
-        connection_end(c, why);
         list_remove(c);
         connection_done(c);
         free(c);
         server_release(l->server, slot);
+}
+
+static void close_connection(struct loop *l, struct connection *c, enum connection_end why) {
+        if (!connection_end_waits(c, why)) {
+                free_connection(l, c);
+                return;
+        }
+        /* Its stream has ended: level-triggered, it would wake the loop on
+         * and on while the answer waits. */
+        (void) watch(l, EPOLL_CTL_DEL, c->fd, 0, NULL);
+        list_remove(c);
+        list_append(&l->answering, c);
+        stored_add_waiter(c->id, l->stored_fd);
+}
+
+/* Answers the connections whose answer is ready; returns the wait until
+ * the next one's deadline (-1: none waits). */
+static int answer_ready(struct loop *l) {
+        struct connection *c = l->answering.head, *next;
+        int timeout = -1;
+
+        for (; c; c = next) {
+                next = c->next;
+                if (connection_answer_ready(c)) {
+                        stored_forget_waiter(c->id);
+                        connection_answer(c);
+                        free_connection(l, c);
+                } else {
+                        int wait = connection_answer_timeout(c);
+
+                        if (timeout < 0 || wait < timeout)
+                                timeout = wait;
+                }
+        }
+        return timeout;
 }
 
 /* A few reads per wake-up at most keep the loop fair: a sender faster than
@@ -196,11 +236,12 @@ static void begin_stopping(struct loop *l) {
 /* Ends connections whose deadline passed; returns the wait until the next. */
 static int expire(struct loop *l) {
         long long drain = l->stopping ? atomic_load(&l->server->drain_deadline) : -1;
-        int timeout = -1, handshake_wait = -1;
+        int timeout = -1, handshake_wait = -1, answer_wait;
+        struct connection *open;
 
         if (drain >= 0 && ms_until(drain) == 0)
-                while (!loop_empty(l))
-                        close_connection(l, any_connection(l), CONNECTION_DRAINED);
+                while ((open = any_connection(l)))
+                        close_connection(l, open, CONNECTION_DRAINED);
         while (l->handshaking.head && (handshake_wait = connection_poll_timeout(l->handshaking.head)) == 0)
                 close_connection(l, l->handshaking.head, connection_deadline_reason(l->handshaking.head));
         if (!l->handshaking.head)
@@ -226,6 +267,9 @@ static int expire(struct loop *l) {
                 timeout = connection_poll_timeout(l->quiet.head);
         if (handshake_wait >= 0 && (timeout < 0 || handshake_wait < timeout))
                 timeout = handshake_wait;
+        answer_wait = answer_ready(l);
+        if (answer_wait >= 0 && (timeout < 0 || answer_wait < timeout))
+                timeout = answer_wait;
         return !loop_empty(l) || !l->stopping ? timeout : ms_until(drain);
 }
 
@@ -249,6 +293,8 @@ static void *loop_run(void *arg) {
                                 begin_stopping(l);
                         else if (tag == &l->inbox_tag)
                                 take_inbox(l);
+                        else if (tag == &l->stored_tag)
+                                (void) eventfd_read(l->stored_fd, &(eventfd_t) { 0 });
                         else
                                 on_readable(l, tag, events[i].events);
                 }
@@ -266,12 +312,17 @@ static int loop_init(struct loop *l, struct server *s) {
         l->inbox.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (l->inbox.fd < 0)
                 return -errno;
+        l->stored_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (l->stored_fd < 0)
+                return -errno;
         l->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
         if (l->epoll_fd < 0)
                 return -errno;
         r = watch(l, EPOLL_CTL_ADD, s->stop_fd, EPOLLIN, &l->stop_tag);
         if (r >= 0)
                 r = watch(l, EPOLL_CTL_ADD, l->inbox.fd, EPOLLIN, &l->inbox_tag);
+        if (r >= 0)
+                r = watch(l, EPOLL_CTL_ADD, l->stored_fd, EPOLLIN, &l->stored_tag);
         return r;
 }
 
@@ -281,6 +332,8 @@ static void loop_free(struct loop *l) {
                 (void) close(l->epoll_fd);
         if (l->inbox.fd >= 0)
                 (void) close(l->inbox.fd);
+        if (l->stored_fd >= 0)
+                (void) close(l->stored_fd);
         pthread_mutex_destroy(&l->inbox.lock);
 }
 
@@ -332,7 +385,7 @@ static int run_epoll(struct server *s) {
         if (!loops)
                 return -ENOMEM;
         for (; started < n; started++) {
-                loops[started].epoll_fd = loops[started].inbox.fd = -1;
+                loops[started].epoll_fd = loops[started].inbox.fd = loops[started].stored_fd = -1;
                 r = loop_init(&loops[started], s);
                 if (r >= 0)
                         r = -pthread_create(&loops[started].thread, NULL, loop_run, &loops[started]);

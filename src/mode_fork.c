@@ -12,6 +12,7 @@
 #include "journal.h"
 #include "log.h"
 #include "mode.h"
+#include "stored.h"
 #include "util.h"
 
 struct child {
@@ -66,6 +67,7 @@ static void become_child(struct server *s) {
         /* Locks the UDP receiver's thread may have held at fork(2): it does
          * not exist here. */
         journal_after_fork();
+        stored_after_fork();
         pthread_mutex_init(&s->lock, NULL);
         (void) close(s->stop_fd);
         (void) close(s->wake_fd);

@@ -18,6 +18,7 @@
 #include "events.h"
 #include "log.h"
 #include "notify.h"
+#include "stored.h"
 #include "tls.h"
 #include "util.h"
 
@@ -144,6 +145,7 @@ int server_init(struct server *s, const char *config_path, struct hark_config *c
 void server_done(struct server *s) {
         if (signal_target == s)
                 signal_target = NULL;
+        stored_stop();
         admission_done(&s->admission);
         if (s->shared)
                 munmap(s->shared, sizeof(*s->shared));

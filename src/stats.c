@@ -8,13 +8,14 @@ void counters_format_status(const struct counters *c, unsigned open, char *text,
         snprintf(text, size,
                  "%u open connections, %llu accepted, %llu refused, %llu not allowed, %llu messages logged, "
                  "%llu truncated, %llu not delivered, %llu malformed, %llu framing errors, %llu evicted, "
-                 "%llu TLS handshakes failed, %llu datagrams, %llu over the UDP rate, %llu dropped by the kernel",
+                 "%llu TLS handshakes failed, %llu datagrams, %llu over the UDP rate, %llu dropped by the kernel, "
+                 "%llu not found stored",
                  open, atomic_load(&c->accepted), atomic_load(&c->refused), atomic_load(&c->not_allowed),
                  atomic_load(&c->messages),
                  atomic_load(&c->truncated), atomic_load(&c->failed), atomic_load(&c->malformed),
                  atomic_load(&c->framing_errors), atomic_load(&c->evicted),
                  atomic_load(&c->tls_failed), atomic_load(&c->udp_datagrams), atomic_load(&c->udp_rate_limited),
-                 atomic_load(&c->udp_kernel_drops));
+                 atomic_load(&c->udp_kernel_drops), atomic_load(&c->unconfirmed));
 }
 
 void counters_report_truncated(struct counters *c, const struct iovec *context, size_t n_context, const char *peer,

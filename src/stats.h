@@ -12,7 +12,7 @@
 
 struct event_logs {
         struct log_ratelimit refused, not_allowed, truncated, malformed, failed, evicted, tls_failed;
-        struct log_ratelimit udp_rate_limited, udp_kernel_drops;
+        struct log_ratelimit udp_rate_limited, udp_kernel_drops, unconfirmed;
 };
 
 struct counters {
@@ -29,6 +29,7 @@ struct counters {
         atomic_ullong udp_datagrams;    /* received, whatever became of them */
         atomic_ullong udp_rate_limited; /* dropped by udp_rate_per_source */
         atomic_ullong udp_kernel_drops; /* dropped by the kernel: the receive buffer was full */
+        atomic_ullong unconfirmed;      /* confirm = "stored": handed to journald, not found in the journal */
         struct event_logs logs;
 };
 
