@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 
 /* Written by tests/with-journald: the pids of its journalds, one a line. */
 #define JOURNALD_PID_FILE "/run/log/journald.pid"
@@ -115,5 +117,50 @@ void it_journald_start(struct it_test *t) {
 
 void it_journald_replace(struct it_test *t) {
         it_journald_kill(t);
+        it_journald_start(t);
+}
+
+#define JOURNALD_CONF "/etc/systemd/journald.conf"
+#define JOURNAL_STORE "/run/log/journal"     /* the volatile store */
+
+/* Undoes what it_journald_configure() mounted; journald must be gone. */
+static void unmount_configuration(struct it_test *t) {
+        if (t->journald_conf_mounted && umount2(JOURNALD_CONF, MNT_DETACH) < 0)
+                fail_msg("cannot unmount the test's %s: %s", JOURNALD_CONF, strerror(errno));
+        if (t->journal_store_mounted && umount2(JOURNAL_STORE, MNT_DETACH) < 0)
+                fail_msg("cannot unmount the test's %s: %s", JOURNAL_STORE, strerror(errno));
+        t->journald_conf_mounted = t->journal_store_mounted = false;
+}
+
+void it_journald_configure(struct it_test *t, const char *journald_conf, const char *store_size) {
+        char path[256], options[64];
+
+        it_journald_require_private();
+        it_journald_kill(t);
+        unmount_configuration(t);
+        if (journald_conf) {
+                it_tmp_path(path, sizeof(path), "journald", ".conf");
+                assert_int_equal(it_write_file(path, journald_conf), 0);
+                it_test_keep_file(t, path);
+                if (mount(path, JOURNALD_CONF, NULL, MS_BIND, NULL) < 0)
+                        fail_msg("cannot bind-mount %s over %s: %s", path, JOURNALD_CONF, strerror(errno));
+                t->journald_conf_mounted = true;
+        }
+        if (store_size) {
+                (void) mkdir(JOURNAL_STORE, 0755);
+                snprintf(options, sizeof(options), "size=%s,mode=0755", store_size);
+                if (mount("tmpfs", JOURNAL_STORE, "tmpfs", 0, options) < 0)
+                        fail_msg("cannot mount a tmpfs of %s on %s: %s", store_size, JOURNAL_STORE, strerror(errno));
+                t->journal_store_mounted = true;
+        }
+        it_journald_start(t);
+}
+
+void it_journald_unconfigure(struct it_test *t) {
+        if (!t->journald_conf_mounted && !t->journal_store_mounted)
+                return;
+        it_journald_continue(t);
+        it_journald_kill(t);
+        unmount_configuration(t);
         it_journald_start(t);
 }

@@ -39,3 +39,15 @@ void it_journald_start(struct it_test *t);
 
 /* it_journald_kill(), then it_journald_start(). */
 void it_journald_replace(struct it_test *t);
+
+/* Replaces journald by one that reads journald_conf (the text of a
+ * journald.conf, bind-mounted over /etc/systemd/journald.conf in the private
+ * mount namespace; NULL: the machine's) and, when store_size is not NULL,
+ * has a tmpfs of that size ("2m") mounted over /run/log/journal, the
+ * volatile store (for a journald.conf with Storage=volatile).
+ * it_teardown() puts the usual journald back. */
+void it_journald_configure(struct it_test *t, const char *journald_conf, const char *store_size);
+
+/* Back to a journald as with-journald started it; a no-op when none was
+ * configured. */
+void it_journald_unconfigure(struct it_test *t);

@@ -38,7 +38,9 @@ int it_teardown(void **state) {
         fflush(stdout);
         /* A failed test may have left journald stopped or gone: the next needs one. */
         it_journald_continue(t);
-        if (t->journald_killed)
+        if (t->journald_conf_mounted || t->journal_store_mounted)
+                it_journald_unconfigure(t);
+        else if (t->journald_killed)
                 it_journald_start(t);
         for (size_t i = 0; i < IT_MAX_FDS; i++)
                 if (t->fds[i] >= 0)
@@ -49,7 +51,7 @@ int it_teardown(void **state) {
                 it_kill_and_reap(t->pids[i]);
         for (size_t i = 0; i < t->n_files; i++)
                 if (!getenv("HARK_IT_KEEP"))
-                        unlink(t->files[i]);
+                        (void) remove(t->files[i]);     /* a file, or an empty directory */
         free(t);
         *state = NULL;
         return 0;

@@ -24,6 +24,8 @@ struct it_test {
         long long started_ms;
         pid_t stopped_journald;         /* continued in teardown (support-journald.h) */
         bool journald_killed;           /* a new one started in teardown */
+        /* it_journald_configure() mounted these: undone in teardown. */
+        bool journald_conf_mounted, journal_store_mounted;
 };
 
 /* cmocka setup/teardown: allocate / clean up a struct it_test (continues a
@@ -36,7 +38,8 @@ int it_teardown(void **state);
 /* it_connect() and keep the fd for teardown; asserts success. */
 int it_test_connect(struct it_test *t, const char *host, int port);
 
-/* Keep fd / file for teardown (closed / removed there); close a kept fd now. */
+/* Keep fd / file (or empty directory) for teardown (closed / removed there);
+ * close a kept fd now. */
 int it_test_keep_fd(struct it_test *t, int fd);
 void it_test_close(struct it_test *t, int fd);
 const char *it_test_keep_file(struct it_test *t, const char *path);
