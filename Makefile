@@ -79,7 +79,7 @@ LINT_TOOLS  = cppcheck clang-tidy
 BENCH_DEBS  = $(TEST_DEBS) iproute2
 
 .PHONY: FORCE all run check bench deps deps-test deps-bench install uninstall clean \
-        unit-tests it-tests lint-man lint lint-cppcheck lint-tidy
+        unit-tests it-tests lint-man lint lint-cppcheck lint-tidy valgrind
 .DELETE_ON_ERROR:
 
 all: $(PROGRAMS:%=$(BUILD)/%)
@@ -218,12 +218,24 @@ lint-tidy: $(LINT_STAMPS)
 	@echo "clang-tidy: $(words $(LINT_SRC)) files clean"
 # clang-tidy's "N warnings generated" counts the system headers' it did not
 # show; only its findings are printed.
-$(BUILD)/lint/%.tidy: src/%.c $(wildcard src/*.h) .clang-tidy Makefile
+$(BUILD)/lint/%.tidy: src/%.c $(wildcard src/*.h) .clang-tidy Makefile $(FLAGS_STAMP)
 	@mkdir -p $(@D)
 	@echo "clang-tidy $<"
 	@out=$$(clang-tidy --quiet $(if $(TIDY_OFF_$*),--checks='$(TIDY_OFF_$*)') $< -- $(LINT_CFLAGS) 2>&1) || { \
 	    printf '%s\n' "$$out" | grep -Ev '^[0-9]+ warnings?( and [0-9]+ errors?)? generated\.$$'; exit 1; }
 	@touch $@
+
+# ---- Memcheck: make valgrind -----------------------------------------------
+# hark and harkd built without sanitizers (-O1 -g) in $(VALGRIND_BUILD), then
+# run under valgrind by tests/valgrind-check: hark alone, and harkd in epoll
+# and thread mode beside a private journald with hark sending to it (root).
+# Any memcheck error or definite leak fails.
+VALGRIND_BUILD ?= $(BUILD)/valgrind
+valgrind:
+	@tests/install-deps $(RUN_DEBS) valgrind
+	@$(MAKE) --no-print-directory BUILD=$(VALGRIND_BUILD) CFLAGS='-O1 -g' SANITIZE= \
+	    $(VALGRIND_BUILD)/hark $(VALGRIND_BUILD)/harkd
+	tests/valgrind-check $(VALGRIND_BUILD)
 
 bench: deps-bench
 	@$(MAKE) --no-print-directory all $(BENCH_BINS)
