@@ -73,6 +73,9 @@ void log_event(int level, const char *message_id, const struct iovec *fields, si
         char message[2048];
         va_list ap;
 
+        /* An event about a connection (its HARK_CONNECTION among fields) has
+         * a MESSAGE_ID: stored.c tells it from a message entry so. */
+        assert(message_id || n_fields == 0);
         if (level > atomic_load(&max_level))
                 return;
         va_start(ap, format);

@@ -105,6 +105,23 @@ static struct job *take_job(struct threads *t) {
         return job;
 }
 
+/* Starts job's thread, counted as running from before it runs; returns as
+ * pthread_create(). */
+static int counted_start(struct threads *t, struct job *job, const pthread_attr_t *attr) {
+        int r;
+
+        pthread_mutex_lock(&t->lock);
+        t->running++;
+        pthread_mutex_unlock(&t->lock);
+        r = pthread_create(&job->thread, attr, connection_thread, job);
+        if (r != 0) {
+                pthread_mutex_lock(&t->lock);
+                t->running--;
+                pthread_mutex_unlock(&t->lock);
+        }
+        return r;
+}
+
 static int start_thread(struct threads *t, const struct accepted *a) {
         struct job *job;
         pthread_attr_t attr;
@@ -115,17 +132,14 @@ static int start_thread(struct threads *t, const struct accepted *a) {
         if (!job)
                 return -ENOMEM;
         job->connection = *a;
-        pthread_attr_init(&attr);
-        pthread_attr_setstack(&attr, job->mapping + GUARD_SIZE, THREAD_STACK_SIZE);
-        pthread_mutex_lock(&t->lock);
-        t->running++;
-        pthread_mutex_unlock(&t->lock);
-        r = pthread_create(&job->thread, &attr, connection_thread, job);
-        pthread_attr_destroy(&attr);
+        r = pthread_attr_init(&attr);
+        if (r == 0) {
+                r = pthread_attr_setstack(&attr, job->mapping + GUARD_SIZE, THREAD_STACK_SIZE);
+                if (r == 0)
+                        r = counted_start(t, job, &attr);
+                pthread_attr_destroy(&attr);
+        }
         if (r != 0) {
-                pthread_mutex_lock(&t->lock);
-                t->running--;
-                pthread_mutex_unlock(&t->lock);
                 job->next = t->idle;
                 t->idle = job;
                 return -r;

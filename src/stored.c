@@ -80,17 +80,23 @@ static struct tracked **slot_of(uint64_t id) {
 static bool connection_of_entry(sd_journal *j, uint64_t *id) {
         static const char prefix[] = "HARK_CONNECTION=";
         const void *data;
+        const char *digit, *end;
         size_t size;
-        char digits[24];
+        uint64_t n = 0;
 
         if (sd_journal_get_data(j, "MESSAGE_ID", &data, &size) >= 0)
                 return false;
         if (sd_journal_get_data(j, "HARK_CONNECTION", &data, &size) < 0 || size <= sizeof(prefix) - 1 ||
-            size - (sizeof(prefix) - 1) >= sizeof(digits))
+            size - (sizeof(prefix) - 1) > 20)
                 return false;
-        memcpy(digits, (const char *) data + sizeof(prefix) - 1, size - (sizeof(prefix) - 1));
-        digits[size - (sizeof(prefix) - 1)] = 0;
-        return sscanf(digits, "%" SCNu64, id) == 1;
+        end = (const char *) data + size;
+        for (digit = (const char *) data + sizeof(prefix) - 1; digit < end; digit++) {
+                if (*digit < '0' || *digit > '9' || n > (UINT64_MAX - 9) / 10)
+                        return false;
+                n = n * 10 + (uint64_t) (*digit - '0');
+        }
+        *id = n;
+        return true;
 }
 
 static void wake(int fd) {
