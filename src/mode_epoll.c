@@ -20,7 +20,6 @@
 #include <unistd.h>
 
 #include "connection.h"
-#include "journal.h"
 #include "log.h"
 #include "mode.h"
 #include "stored.h"
@@ -277,9 +276,6 @@ static void *loop_run(void *arg) {
         struct loop *l = arg;
         struct epoll_event events[EVENTS_PER_WAIT];
 
-        /* Failing, it shares the common link: slower, not wrong. */
-        (void) journal_link_own();
-
         for (;;) {
                 int timeout = expire(l), n;
 
@@ -299,7 +295,6 @@ static void *loop_run(void *arg) {
                                 on_readable(l, tag, events[i].events);
                 }
         }
-        journal_link_release();
         return NULL;
 }
 
