@@ -53,9 +53,6 @@ static struct {
         unsigned uncertain_waiters;     /* waiting and uncertain: to count again */
         struct tracked *buckets[BUCKETS];
         sd_journal *journal;
-        /* The reader thread's: the journald timestamp of the last entry of
-         * this process it read. */
-        uint64_t last_usec;
 } reader = { .lock = PTHREAD_MUTEX_INITIALIZER, .wake_fd = -1 };
 
 static bool is_waiting(const struct tracked *t) {
@@ -147,7 +144,6 @@ static void read_new_entries(sd_journal *j) {
         if (sd_journal_process(j) == SD_JOURNAL_INVALIDATE)
                 mark_all_uncertain();
         while ((r = sd_journal_next(j)) > 0) {
-                (void) sd_journal_get_monotonic_usec(j, &reader.last_usec, NULL);
                 if (connection_of_entry(j, &ids[n]) && ++n == IDS_PER_BATCH) {
                         count(ids, n);
                         n = 0;
@@ -179,14 +175,60 @@ static int match_own_entries(sd_journal *j, sd_id128_t boot) {
         return r;
 }
 
-/* The entries of connection id in the files there are now (a journal
- * opened afresh), up to the last one the reader has read: those after it
- * the reader counts as they come. Those at exactly its timestamp are left
- * out too, which can only undercount. Returns the count or -errno. */
-static int64_t count_again(sd_journal *q, sd_id128_t boot, uint64_t id, uint64_t before_usec) {
+/* Where an entry is in the order journald wrote it: its monotonic
+ * timestamp (all of ours are of this boot), then its sequence number (of
+ * one journald's numbering; entries stamped in the same microsecond). */
+struct position {
+        uint64_t usec;
+        sd_id128_t numbering;
+        uint64_t seqnum;
+        bool valid;
+};
+
+static struct position position_of(sd_journal *j) {
+        struct position p = { 0 };
+        char *cursor = NULL, *field;
+
+        if (sd_journal_get_monotonic_usec(j, &p.usec, NULL) < 0 || sd_journal_get_cursor(j, &cursor) < 0)
+                return p;
+        /* "s=<numbering>;i=<seqnum in hex>;..." */
+        field = strstr(cursor, "s=");
+        if (field && strlen(field) >= 34) {
+                char id[33];
+
+                memcpy(id, field + 2, 32);
+                id[32] = 0;
+                p.valid = sd_id128_from_string(id, &p.numbering) >= 0;
+        }
+        field = strstr(cursor, ";i=");
+        if (field) {
+                char *end;
+
+                errno = 0;
+                p.seqnum = strtoull(field + 3, &end, 16);
+                p.valid &= errno == 0 && end > field + 3 && (*end == ';' || *end == 0);
+        } else
+                p.valid = false;
+        free(cursor);
+        return p;
+}
+
+/* Whether a was written no later than b: only what is surely so. */
+static bool at_or_before(const struct position *a, const struct position *b) {
+        if (!a->valid || !b->valid)
+                return false;
+        if (a->usec != b->usec)
+                return a->usec < b->usec;
+        return sd_id128_equal(a->numbering, b->numbering) && a->seqnum <= b->seqnum;
+}
+
+/* The entries of connection id in the files there are now (q, a journal
+ * opened afresh) up to through, the last the reader has read: those after
+ * it the reader counts as they come. Returns the count or -errno. */
+static int64_t count_again(sd_journal *q, sd_id128_t boot, uint64_t id, const struct position *through) {
         char match[64];
         int64_t n = 0;
-        uint64_t usec, ignored;
+        uint64_t ignored;
         int r;
 
         sd_journal_flush_matches(q);
@@ -197,7 +239,9 @@ static int64_t count_again(sd_journal *q, sd_id128_t boot, uint64_t id, uint64_t
         if (r >= 0)
                 r = sd_journal_seek_head(q);
         while (r >= 0 && (r = sd_journal_next(q)) > 0) {
-                if (sd_journal_get_monotonic_usec(q, &usec, NULL) < 0 || usec >= before_usec)
+                struct position p = position_of(q);
+
+                if (!at_or_before(&p, through))
                         break;
                 n += connection_of_entry(q, &ignored);
         }
@@ -206,7 +250,8 @@ static int64_t count_again(sd_journal *q, sd_id128_t boot, uint64_t id, uint64_t
 
 /* Counts again, in the journal files there are now, the connections that
  * wait for their answer and were counted before files came or went. */
-static void count_uncertain_waiters(void) {
+static void count_uncertain_waiters(sd_journal *follower) {
+        struct position through;
         sd_journal *q;
         sd_id128_t boot;
 
@@ -216,6 +261,9 @@ static void count_uncertain_waiters(void) {
                 return;
         }
         pthread_mutex_unlock(&reader.lock);
+        /* Nothing read yet: nothing to count again (an invalid position
+         * counts nothing). */
+        through = position_of(follower);
         if (sd_id128_get_boot(&boot) < 0 || open_journal(&q) < 0)
                 return;         /* they stay uncertain: nothing confirmed */
         for (size_t b = 0; b < BUCKETS; b++) {
@@ -226,7 +274,7 @@ static void count_uncertain_waiters(void) {
                         if (!t->uncertain || !is_waiting(t))
                                 continue;
                         /* Under the lock: the only thread that counts is this one. */
-                        n = count_again(q, boot, t->id, reader.last_usec);
+                        n = count_again(q, boot, t->id, &through);
                         if (n < 0)
                                 continue;
                         t->stored = (uint64_t) n;
@@ -268,7 +316,7 @@ static void *follow(void *arg) {
                 }
                 pthread_mutex_unlock(&reader.lock);
                 read_new_entries(j);
-                count_uncertain_waiters();
+                count_uncertain_waiters(j);
                 wait_for_news(j, someone_waits);
         }
         return NULL;
