@@ -832,6 +832,25 @@ static void test_config_check_resolves_host(void **state) {
 
 /* READY=1 (harkd_start waits for it), STATUS= with counters, WATCHDOG=1
  * when WatchdogSec= is set, STOPPING=1 on SIGTERM. */
+/* A service manager that stops reading harkd's notify socket (its queue
+ * holds 10 datagrams here) must not stop harkd: 12 reloads send 24 state
+ * changes into it, and harkd goes on reloading, serving and stops in time. */
+static void test_notify_socket_not_read(void **state) {
+        struct it_test *t = *state;
+        struct harkd *h = it_test_harkd(t, 0, &(struct harkd_options) { .mode = "epoll" });
+        long long start;
+
+        /* From here on nobody reads h's notify socket. */
+        for (size_t i = 1; i <= 12; i++) {
+                assert_int_equal(harkd_signal(h, SIGHUP), 0);
+                assert_event(h, EVENT_RELOADED, "Reloaded configuration", i, 5000);
+        }
+        it_send_and_confirm(t, h, "served with the manager deaf\n", 1);
+        start = it_now_ms();
+        it_assert_harkd_stops(h, 3000);
+        print_message("stopped %lld ms after SIGTERM\n", it_now_ms() - start);
+}
+
 static void test_notify(void **state) {
         static const char *const env[] = { "WATCHDOG_USEC=200000", NULL };
         struct it_test *t = *state;
@@ -1179,6 +1198,7 @@ static const struct CMUnitTest once[] = {
         IT_TEST(test_config_check_refuses_what_is_not_a_config_file),
         IT_TEST(test_config_check_resolves_host),
         IT_TEST(test_notify),
+        IT_TEST(test_notify_socket_not_read),
         IT_TEST(test_no_journal),
         IT_TEST(test_socket_activation),
         IT_TEST(test_socket_activation_accept),
