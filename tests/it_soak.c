@@ -433,6 +433,13 @@ static long long journal_limit(void) {
  * million); twice that per line must fit below journald's limit. */
 #define JOURNAL_BYTES_PER_LINE 1024
 
+/* The soak's entries go into a journal of their own, a tmpfs that
+ * teardown unmounts: a gigabyte of them would slow every later reader of
+ * the run's journal (the next programs waited for their entries past their
+ * bounds). */
+#define SOAK_JOURNALD_CONF "[Journal]\nStorage=volatile\nRuntimeMaxUse=1400M\nRuntimeKeepFree=16M\n"
+#define SOAK_STORE_SIZE "1500m"
+
 static int soak_lines(void) {
         long long limit = journal_limit();
         int fit;
@@ -461,6 +468,7 @@ static void test_soak(void **state) {
                 print_message("%s: the soak runs in epoll and pool only\n", it_mode);
                 skip();
         }
+        it_journald_configure(t, SOAK_JOURNALD_CONF, SOAK_STORE_SIZE);
         h = start_harkd(t, &(struct harkd_options) { 0 });
         f = (struct flood) { .h = h, .lines = soak_lines() };
         start = it_now_ms();
@@ -540,6 +548,7 @@ static void test_sighup_storm(void **state) {
                 print_message("sequential: the storm needs clients served side by side\n");
                 skip();
         }
+        it_journald_configure(t, SOAK_JOURNALD_CONF, SOAK_STORE_SIZE);
         h = start_harkd(t, &o);
         atomic_store(&storm_over, false);
         f = (struct flood) { .h = h,
