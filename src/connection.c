@@ -213,38 +213,14 @@ static void deliver(void *userdata, const struct framed_message *m) {
                 c->unconfirmed++;
 }
 
-/* How long a batch waits for journald to read it (confirm = "sent"). */
-#define SETTLE_TIMEOUT_MS 1000    /* the log line below says "1 s" */
-
-/* Under confirm = "sent": whether journald read the whole batch and is
- * still there (journal_settle()); reported when not. */
-static bool batch_settled(struct connection *c, uint64_t n) {
-        int r = journal_settle(SETTLE_TIMEOUT_MS);
-
-        if (r == 0)
-                return true;
-        atomic_fetch_add(&c->server->counters->failed, n);
-        if (!c->failure_logged) {
-                c->failure_logged = true;
-                log_connection(c, LOG_ERR, EVENT_DELIVERY_FAILED,
-                               "%" PRIu64 " messages from %s are not confirmed: %s", n, c->peer.name,
-                               r == -ETIMEDOUT ? "journald did not read them within 1 s (stalled?)"
-                               : r == -ECONNREFUSED ? "journald went away with them queued to it"
-                                                    : "harkd cannot tell whether journald read them");
-        }
-        return false;
-}
-
 /* A send "succeeds" even without a journal (see journal_send()), so a batch
  * counts as delivered only if journald's socket was there before it and is
  * the same socket after it: one that was missing, or replaced meanwhile, may
  * have swallowed entries. A send of the batch that failed disqualifies the
  * others too: a journald that died (ECONNREFUSED on a socket file left
- * behind) took the entries still queued to it along. Under confirm =
- * "sent", journald must also have read all of them while still there
- * (batch_settled()); under "stored" the journal itself is asked. Once per
- * batch, not per message: each check is a system call or two. Undercounting
- * a batch is the price of never confirming a message that went nowhere. */
+ * behind) took the entries still queued to it along. Once per batch, not
+ * per message: each check is a path lookup. Undercounting a batch is the
+ * price of never confirming a message that went nowhere. */
 static void confirm_sent(struct connection *c) {
         struct journal_socket now;
         uint64_t n = c->unconfirmed;
@@ -259,8 +235,6 @@ static void confirm_sent(struct connection *c) {
                 report_failure(c, -ENOENT, n);
                 return;
         }
-        if (c->config->confirm == CONFIRM_SENT && !batch_settled(c, n))
-                return;
         c->delivered += n;
         atomic_fetch_add_explicit(&c->server->counters->messages, n, memory_order_relaxed);
 }

@@ -9,16 +9,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <linux/sockios.h>
 #include <unistd.h>
-
-#include "util.h"
 
 bool journal_socket_identify(struct journal_socket *socket) {
         struct stat st;
@@ -198,96 +194,48 @@ static int link_send(struct journal_link *l, const struct iovec *fields, size_t 
         return r;
 }
 
-/* Each thread sends over a socket of its own, made at its first entry and
- * closed when it exits: what that socket has queued to journald is then only
- * this thread's (journal_settle()), and no thread waits behind another's
- * send (C in epoll, side by side: 1.09 and 1.12 CPU-s per 100,000 messages
- * with a socket per loop, 1.34 and 1.52 behind one lock). A thread that
- * cannot get a link of its own (no memory) shares this one, and what it
- * sends is never settled (journal_settle()). */
+/* The link of every thread without one of its own. journald takes one entry
+ * at a time, and a sender waits when its socket queue is full: with the
+ * kernel's queue of 10 datagrams, several threads waiting there were woken
+ * by each entry journald took for one to win, and one lock in front of the
+ * socket cost less (workload B of make bench). With the 512 systemd sets,
+ * the lock is what they wait on: epoll's loops, which are few, each take a
+ * link of their own (journal_link_own(); C in epoll, side by side: 1.09 and
+ * 1.12 CPU-s per 100,000 messages against 1.34 and 1.52 behind the lock).
+ * Blocking threads, a thousand in `thread` mode, share this one. */
 static struct journal_link entries = { .lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1 };
 /* harkd's own log: never waits, never behind a blocked entry. */
 static struct journal_link log_lines = { .lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1, .flags = SOCK_NONBLOCK };
 
+/* A thread's own link, when it asked for one (journal_link_own()). */
 static __thread struct journal_link *own_link;
-static pthread_key_t link_key;
-static pthread_once_t link_key_once = PTHREAD_ONCE_INIT;
 
-static void link_free(void *p) {
-        struct journal_link *l = p;
+int journal_link_own(void) {
+        struct journal_link *l = malloc(sizeof(*l));
 
+        if (!l)
+                return -ENOMEM;
+        pthread_mutex_init(&l->lock, NULL);
+        l->fd = -1;
+        l->flags = 0;
+        own_link = l;
+        return 0;
+}
+
+void journal_link_release(void) {
+        struct journal_link *l = own_link;
+
+        if (!l)
+                return;
+        own_link = NULL;
         if (l->fd >= 0)
                 (void) close(l->fd);
         pthread_mutex_destroy(&l->lock);
         free(l);
 }
 
-static void make_link_key(void) {
-        (void) pthread_key_create(&link_key, link_free);
-}
-
-/* This thread's link; NULL without memory for one. */
-static struct journal_link *thread_link(void) {
-        struct journal_link *l = own_link;
-
-        if (l)
-                return l;
-        l = malloc(sizeof(*l));
-        if (!l)
-                return NULL;
-        pthread_mutex_init(&l->lock, NULL);
-        l->fd = -1;
-        l->flags = 0;
-        (void) pthread_once(&link_key_once, make_link_key);
-        /* Without the key the link is not freed at exit: a leak, not an error. */
-        (void) pthread_setspecific(link_key, l);
-        return own_link = l;
-}
-
 int journal_send(const struct iovec *fields, size_t n_fields) {
-        struct journal_link *l = thread_link();
-
-        return link_send(l ? l : &entries, fields, n_fields);
-}
-
-/* Whether a journald listens at the path now: the socket file a dead one
- * left behind refuses a connection. Asked by connecting fd again, which
- * needs no descriptor (harkd may be out of them) and leaves it connected to
- * whichever journald listens there now. */
-static bool journald_listening(int fd) {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX, .sun_path = JOURNAL_SOCKET_PATH };
-
-        return connect(fd, (struct sockaddr *) &sa, sizeof(sa)) == 0;
-}
-
-/* How long journal_settle() sleeps between looks at the queue, at most. */
-#define SETTLE_LOOK_MAX_US 2000
-
-int journal_settle(int timeout_ms) {
-        struct journal_link *l = own_link;
-        long long deadline = now_ms() + timeout_ms;
-        useconds_t pause = 50;
-        int queued;
-
-        if (!l)
-                return -EDEADLK;        /* the shared link: its queue holds others' entries */
-        if (l->fd < 0)
-                return 0;
-        /* The bytes the socket has queued to journald that journald has not
-         * read: a journald that dies takes them along. */
-        for (;;) {
-                if (ioctl(l->fd, SIOCOUTQ, &queued) < 0)
-                        return -errno;
-                if (queued == 0)
-                        break;
-                if (ms_until(deadline) == 0)
-                        return -ETIMEDOUT;
-                (void) usleep(pause);
-                pause = pause * 2 > SETTLE_LOOK_MAX_US ? SETTLE_LOOK_MAX_US : pause * 2;
-        }
-        /* Nothing is queued: journald read it, or died and dropped it. Only
-         * one that still listens has read it. */
-        return journald_listening(l->fd) ? 0 : -ECONNREFUSED;
+        return link_send(own_link ? own_link : &entries, fields, n_fields);
 }
 
 int journal_send_nowait(const struct iovec *fields, size_t n_fields) {
@@ -308,11 +256,4 @@ void journal_after_fork(void) {
          * own; the inherited ones, if any, close when it exits. */
         entries.fd = -1;
         log_lines.fd = -1;
-        /* The forking thread's link: its descriptor is the parent's socket
-         * too, whose queue would count the parent's entries. */
-        if (own_link) {
-                (void) pthread_setspecific(link_key, NULL);
-                link_free(own_link);
-                own_link = NULL;
-        }
 }

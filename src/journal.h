@@ -51,17 +51,13 @@ int journal_send_nowait(const struct iovec *fields, size_t n_fields);
  * faster than journald stores). Returns 0 when journald's socket took the
  * entry, -ENOENT when there is none, or another -errno. Taken is not stored:
  * the socket may be replaced, or its journald die, with entries queued
- * (see journal_settle()). */
+ * (see connection.c's confirm_sent()). */
 int journal_send(const struct iovec *fields, size_t n_fields);
 
-/* Waits at most timeout_ms until journald has read everything this thread
- * sent (each thread sends over a socket of its own), and checks that it is
- * still there, so that nothing is queued to a journald that then dies.
- * Returns 0; -ETIMEDOUT when journald read too slowly (it may be stalled),
- * -ECONNREFUSED when no journald listens any more (what was queued is
- * lost), -EDEADLK when this thread sends over the shared link (no memory
- * for its own), or another -errno. */
-int journal_settle(int timeout_ms);
+/* journal_send() from this thread goes over a socket of its own from now on
+ * (journal_link_release() ends that). */
+int journal_link_own(void);
+void journal_link_release(void);
 
 /* In a child of fork(2): the links' locks as if unlocked, and no socket
  * yet. Another thread (the UDP receiver) may have held a lock, or been
