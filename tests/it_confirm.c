@@ -318,6 +318,41 @@ static int flood_through_a_journald_kill(struct it_test *t, size_t i, const char
         return lies;
 }
 
+/* Under setting confirm: LINES_QUEUED messages are handed to a stopped
+ * journald (they wait in its socket's queue, which holds 10 datagrams on a
+ * machine without systemd as PID 1, so few), which is killed with them
+ * there. Returns what harkd confirmed; afterwards a new journald's entries
+ * are confirmed again. */
+#define LINES_QUEUED 3
+
+static uint64_t confirmed_of_a_dead_queue(struct it_test *t, size_t i, const char *confirm) {
+        struct harkd *h = start_confirming(t, i, confirm, NULL);
+        uint64_t confirmed;
+        int landed;
+
+        it_journald_stop(t);
+        confirmed = send_numbered(h, confirm, LINES_QUEUED);
+        it_journald_kill_stopped(t);
+        it_journald_start(t);
+        landed = stored_of(h, confirm, 0);
+        print_message("%d lines queued to a journald that was then killed, confirm = %-6s: confirmed %llu, "
+                      "landed %d\n", LINES_QUEUED, confirm, (unsigned long long) confirmed, landed);
+        assert_int_equal(landed, 0);
+        assert_int_equal(send_numbered(h, "after", 10), 10);
+        return confirmed;
+}
+
+/* "stored" does not confirm them: the journal never shows them. "sent"
+ * does (journald's socket took them and stayed the same file), which is
+ * what harkd(8) says of it; its figure is printed beside. */
+static void test_queued_on_a_dead_journald(void **state) {
+        struct it_test *t = *state;
+
+        it_journald_require_private();
+        (void) confirmed_of_a_dead_queue(t, 0, "sent");
+        assert_int_equal(confirmed_of_a_dead_queue(t, 1, "stored"), 0);
+}
+
 static void test_journald_killed_mid_flood(void **state) {
         struct it_test *t = *state;
 
@@ -337,6 +372,7 @@ static const struct CMUnitTest once[] = {
         IT_TEST(test_rate_limited),
         IT_TEST(test_storage_none),
         IT_TEST(test_store_full),
+        IT_TEST(test_queued_on_a_dead_journald),
         IT_TEST(test_journald_killed_mid_flood),
 };
 
