@@ -20,7 +20,7 @@
 /* journald tells followers of new entries (inotify) at most every 250 ms,
  * far longer than it takes to store them; while a connection waits for its
  * count the reader does not wait to be told, it looks this often. */
-#define LOOK_WHILE_WAITING_MS 2
+#define LOOK_WHILE_WAITING_MS 1
 /* Otherwise it wakes when told, or at the latest after this. */
 #define LOOK_WHEN_IDLE_MS 1000
 /* Connection ids taken from the journal before the counts are updated
@@ -122,59 +122,6 @@ static void count(const uint64_t *ids, size_t n) {
         pthread_mutex_unlock(&reader.lock);
 }
 
-static void mark_all_uncertain(void) {
-        pthread_mutex_lock(&reader.lock);
-        for (size_t b = 0; b < BUCKETS; b++)
-                for (struct tracked *t = reader.buckets[b]; t; t = t->next)
-                        if (!t->uncertain) {
-                                t->uncertain = true;
-                                reader.uncertain_waiters += is_waiting(t);
-                        }
-        pthread_mutex_unlock(&reader.lock);
-}
-
-/* Counts the entries journald stored since the last look. */
-static void read_new_entries(sd_journal *j) {
-        static long long warned = -1;
-        uint64_t ids[IDS_PER_BATCH];
-        size_t n = 0;
-        int r;
-
-        /* Takes in the files journald created or deleted meanwhile. */
-        if (sd_journal_process(j) == SD_JOURNAL_INVALIDATE)
-                mark_all_uncertain();
-        while ((r = sd_journal_next(j)) > 0) {
-                if (connection_of_entry(j, &ids[n]) && ++n == IDS_PER_BATCH) {
-                        count(ids, n);
-                        n = 0;
-                }
-        }
-        count(ids, n);
-        if (r < 0 && once_per(&warned, 10000))
-                log_warning("Failed to read the journal back (confirm = \"stored\"): %s; entries it does not "
-                            "show are not confirmed", strerror(-r));
-}
-
-static int open_journal(sd_journal **j) {
-        const char *namespace = getenv("LOG_NAMESPACE");
-
-        return namespace && *namespace ? sd_journal_open_namespace(j, namespace, SD_JOURNAL_LOCAL_ONLY)
-                                       : sd_journal_open(j, SD_JOURNAL_LOCAL_ONLY);
-}
-
-static int match_own_entries(sd_journal *j, sd_id128_t boot) {
-        char match[64];
-        int r;
-
-        snprintf(match, sizeof(match), "_PID=%d", (int) getpid());
-        r = sd_journal_add_match(j, match, 0);
-        if (r >= 0) {
-                snprintf(match, sizeof(match), "_BOOT_ID=" SD_ID128_FORMAT_STR, SD_ID128_FORMAT_VAL(boot));
-                r = sd_journal_add_match(j, match, 0);
-        }
-        return r;
-}
-
 /* Where an entry is in the order journald wrote it: its monotonic
  * timestamp (all of ours are of this boot), then its sequence number (of
  * one journald's numbering; entries stamped in the same microsecond). */
@@ -222,6 +169,70 @@ static bool at_or_before(const struct position *a, const struct position *b) {
         return sd_id128_equal(a->numbering, b->numbering) && a->seqnum <= b->seqnum;
 }
 
+static void mark_all_uncertain(void) {
+        pthread_mutex_lock(&reader.lock);
+        for (size_t b = 0; b < BUCKETS; b++)
+                for (struct tracked *t = reader.buckets[b]; t; t = t->next)
+                        if (!t->uncertain) {
+                                t->uncertain = true;
+                                reader.uncertain_waiters += is_waiting(t);
+                        }
+        pthread_mutex_unlock(&reader.lock);
+}
+
+/* The reader thread's: where the last entry of this process it read is. A
+ * journal file that goes (rotation renames it) takes the reader's current
+ * entry along, so it is kept from when it was there. */
+static struct position last_read;
+
+/* Counts the entries journald stored since the last look. */
+static void read_new_entries(sd_journal *j) {
+        static long long warned = -1;
+        uint64_t ids[IDS_PER_BATCH];
+        size_t n = 0;
+        int r;
+
+        /* Takes in the files journald created or deleted meanwhile. */
+        if (sd_journal_process(j) == SD_JOURNAL_INVALIDATE)
+                mark_all_uncertain();
+        while ((r = sd_journal_next(j)) > 0) {
+                if (connection_of_entry(j, &ids[n]) && ++n == IDS_PER_BATCH) {
+                        count(ids, n);
+                        n = 0;
+                }
+        }
+        count(ids, n);
+        if (r == 0) {
+                struct position p = position_of(j);
+
+                if (p.valid)
+                        last_read = p;
+        }
+        if (r < 0 && once_per(&warned, 10000))
+                log_warning("Failed to read the journal back (confirm = \"stored\"): %s; entries it does not "
+                            "show are not confirmed", strerror(-r));
+}
+
+static int open_journal(sd_journal **j) {
+        const char *namespace = getenv("LOG_NAMESPACE");
+
+        return namespace && *namespace ? sd_journal_open_namespace(j, namespace, SD_JOURNAL_LOCAL_ONLY)
+                                       : sd_journal_open(j, SD_JOURNAL_LOCAL_ONLY);
+}
+
+static int match_own_entries(sd_journal *j, sd_id128_t boot) {
+        char match[64];
+        int r;
+
+        snprintf(match, sizeof(match), "_PID=%d", (int) getpid());
+        r = sd_journal_add_match(j, match, 0);
+        if (r >= 0) {
+                snprintf(match, sizeof(match), "_BOOT_ID=" SD_ID128_FORMAT_STR, SD_ID128_FORMAT_VAL(boot));
+                r = sd_journal_add_match(j, match, 0);
+        }
+        return r;
+}
+
 /* The entries of connection id in the files there are now (q, a journal
  * opened afresh) up to through, the last the reader has read: those after
  * it the reader counts as they come. Returns the count or -errno. */
@@ -250,8 +261,8 @@ static int64_t count_again(sd_journal *q, sd_id128_t boot, uint64_t id, const st
 
 /* Counts again, in the journal files there are now, the connections that
  * wait for their answer and were counted before files came or went. */
-static void count_uncertain_waiters(sd_journal *follower) {
-        struct position through;
+static void count_uncertain_waiters(void) {
+        struct position through = last_read;
         sd_journal *q;
         sd_id128_t boot;
 
@@ -263,7 +274,6 @@ static void count_uncertain_waiters(sd_journal *follower) {
         pthread_mutex_unlock(&reader.lock);
         /* Nothing read yet: nothing to count again (an invalid position
          * counts nothing). */
-        through = position_of(follower);
         if (sd_id128_get_boot(&boot) < 0 || open_journal(&q) < 0)
                 return;         /* they stay uncertain: nothing confirmed */
         for (size_t b = 0; b < BUCKETS; b++) {
@@ -316,7 +326,7 @@ static void *follow(void *arg) {
                 }
                 pthread_mutex_unlock(&reader.lock);
                 read_new_entries(j);
-                count_uncertain_waiters(j);
+                count_uncertain_waiters();
                 wait_for_news(j, someone_waits);
         }
         return NULL;
@@ -389,6 +399,7 @@ int stored_start(void) {
         if (r >= 0) {
                 warn_if_nothing_readable(j);
                 reader.stopping = false;
+                last_read = (struct position) { 0 };
                 r = -pthread_create(&reader.thread, NULL, follow, j);
         }
         if (r < 0) {
@@ -450,6 +461,7 @@ void stored_after_fork(void) {
         reader.journal = NULL;
         reader.wake_fd = -1;
         reader.waiters = reader.uncertain_waiters = 0;
+        last_read = (struct position) { 0 };
         forget_all_locked();
 }
 
@@ -476,7 +488,9 @@ static void begin_waiting_locked(const struct tracked *t) {
         if (is_waiting(t))
                 return;
         reader.uncertain_waiters += t->uncertain;
-        if (reader.waiters++ == 0 && reader.running)
+        reader.waiters++;
+        /* It looks now: journald has often written the entries already. */
+        if (reader.running)
                 wake(reader.wake_fd);
 }
 
