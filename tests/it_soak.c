@@ -40,12 +40,6 @@
 
 #define JOURNAL_TIMEOUT_MS 60000
 
-static bool sanitized(void) {
-        const char *s = getenv("SANITIZE");
-
-        return s && *s;
-}
-
 static bool mode_is(const char *mode) {
         return strcmp(it_mode, mode) == 0;
 }
@@ -53,7 +47,7 @@ static bool mode_is(const char *mode) {
 /* How long a client waits for its "OK": the whole flood, as harkd may serve
  * it last (pool serves `workers` connections at a time). */
 static int flood_bound_ms(void) {
-        return sanitized() ? 600000 : 180000;
+        return it_sanitized() ? 600000 : 180000;
 }
 
 /* ---- harkd's sd_notify() messages ------------------------------------------------------- */

@@ -43,15 +43,9 @@
 /* LOG_RATELIMIT_BURST of src/log.h: failures logged per second. */
 #define EVENTS_PER_SECOND 20
 
-static bool sanitized(void) {
-        const char *s = getenv("SANITIZE");
-
-        return s && *s;
-}
-
 /* Slack on top of a time bound: sanitizers slow harkd down. */
 static int slack_ms(void) {
-        return sanitized() ? 4000 : 1000;
+        return it_sanitized() ? 4000 : 1000;
 }
 
 /* ---- the PKI ---- */

@@ -42,12 +42,6 @@
 #define UDP4_MAX 65507
 #define UDP6_MAX 65527
 
-static bool sanitized(void) {
-        const char *s = getenv("SANITIZE");
-
-        return s && *s;
-}
-
 /* ---- harkd with a UDP listener ------------------------------------------------- */
 
 struct udp_options {
@@ -273,7 +267,7 @@ static bool status_settled(const struct status *s, unsigned long long ignored) {
 /* Waits for a STATUS= whose datagrams and kernel drops add up to sent and
  * that is settled; fails printing the last one after timeout_ms. */
 static void wait_status(struct harkd *h, unsigned long long sent, unsigned long long ignored, struct status *s) {
-        long long deadline = it_now_ms() + STATUS_TIMEOUT_MS * (sanitized() ? 2 : 1);
+        long long deadline = it_now_ms() + STATUS_TIMEOUT_MS * (it_sanitized() ? 2 : 1);
         char message[4096];
 
         memset(s, 0, sizeof(*s));
@@ -450,7 +444,7 @@ static void test_stop_logs_what_is_queued(void **state) {
         assert_int_equal(harkd_signal_all(h, SIGCONT), 0);
         status = harkd_wait(h, STOP_BOUND_MS + 3000);
         it_assert_exited_0(status, "harkd");
-        if (it_now_ms() - began > STOP_BOUND_MS + (sanitized() ? 3000 : 1000))
+        if (it_now_ms() - began > STOP_BOUND_MS + (it_sanitized() ? 3000 : 1000))
                 fail_msg("harkd took %lld ms to stop", it_now_ms() - began);
         if (entries_of(h, 1 + QUEUED, JOURNAL_TIMEOUT_MS, &e, NULL) != 1 + QUEUED)
                 fail_msg("%zu of %d datagrams queued at the stop were logged", e.n - 1, QUEUED);
@@ -1052,7 +1046,7 @@ static void test_stop_is_bounded(void **state) {
         it_journald_continue(t);
         it_assert_exited_0(status, "harkd");
         print_message("harkd stopped %lld ms after SIGTERM, blocked in a journal write\n", took);
-        if (took > STOP_BOUND_MS + (sanitized() ? 3000 : 1000))
+        if (took > STOP_BOUND_MS + (it_sanitized() ? 3000 : 1000))
                 fail_msg("harkd took %lld ms to stop (bound %d ms)", took, STOP_BOUND_MS);
 }
 

@@ -57,6 +57,12 @@ int it_teardown(void **state) {
         return 0;
 }
 
+bool it_sanitized(void) {
+        const char *s = getenv("SANITIZE");
+
+        return s && *s;
+}
+
 int it_test_keep_fd(struct it_test *t, int fd) {
         for (size_t i = 0; i < IT_MAX_FDS; i++)
                 if (t->fds[i] < 0) {

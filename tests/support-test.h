@@ -35,6 +35,10 @@ struct it_test {
 int it_setup(void **state);
 int it_teardown(void **state);
 
+/* Whether the binaries under test are built with a sanitizer ($SANITIZE):
+ * their timing needs slack. */
+bool it_sanitized(void);
+
 /* it_connect() and keep the fd for teardown; asserts success. */
 int it_test_connect(struct it_test *t, const char *host, int port);
 
