@@ -96,6 +96,41 @@ static bool connection_of_entry(sd_journal *j, uint64_t *id) {
         return true;
 }
 
+static int open_journal(sd_journal **j) {
+        const char *namespace = getenv("LOG_NAMESPACE");
+
+        return namespace && *namespace ? sd_journal_open_namespace(j, namespace, SD_JOURNAL_LOCAL_ONLY)
+                                       : sd_journal_open(j, SD_JOURNAL_LOCAL_ONLY);
+}
+
+/* When the reader started (CLOCK_REALTIME, as journald stamps entries):
+ * entries of this process are not older. An entry of another process that
+ * had the same PID, in an earlier boot, is. The boot ID would tell them
+ * apart directly, but under ProcSubset=pid (the shipped units) harkd cannot
+ * read it (/proc/sys/kernel/random/boot_id). */
+static uint64_t reader_since_usec;
+
+static uint64_t realtime_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+}
+
+static int match_own_entries(sd_journal *j) {
+        char match[32];
+
+        snprintf(match, sizeof(match), "_PID=%d", (int) getpid());
+        return sd_journal_add_match(j, match, 0);
+}
+
+/* Whether the entry j is at was written since the reader started. */
+static bool entry_is_recent(sd_journal *j) {
+        uint64_t usec;
+
+        return sd_journal_get_realtime_usec(j, &usec) >= 0 && usec >= reader_since_usec;
+}
+
 static void wake(int fd) {
         (void) eventfd_write(fd, 1);
 }
@@ -196,7 +231,7 @@ static void read_new_entries(sd_journal *j) {
         if (sd_journal_process(j) == SD_JOURNAL_INVALIDATE)
                 mark_all_uncertain();
         while ((r = sd_journal_next(j)) > 0) {
-                if (connection_of_entry(j, &ids[n]) && ++n == IDS_PER_BATCH) {
+                if (entry_is_recent(j) && connection_of_entry(j, &ids[n]) && ++n == IDS_PER_BATCH) {
                         count(ids, n);
                         n = 0;
                 }
@@ -213,30 +248,10 @@ static void read_new_entries(sd_journal *j) {
                             "show are not confirmed", strerror(-r));
 }
 
-static int open_journal(sd_journal **j) {
-        const char *namespace = getenv("LOG_NAMESPACE");
-
-        return namespace && *namespace ? sd_journal_open_namespace(j, namespace, SD_JOURNAL_LOCAL_ONLY)
-                                       : sd_journal_open(j, SD_JOURNAL_LOCAL_ONLY);
-}
-
-static int match_own_entries(sd_journal *j, sd_id128_t boot) {
-        char match[64];
-        int r;
-
-        snprintf(match, sizeof(match), "_PID=%d", (int) getpid());
-        r = sd_journal_add_match(j, match, 0);
-        if (r >= 0) {
-                snprintf(match, sizeof(match), "_BOOT_ID=" SD_ID128_FORMAT_STR, SD_ID128_FORMAT_VAL(boot));
-                r = sd_journal_add_match(j, match, 0);
-        }
-        return r;
-}
-
 /* The entries of connection id in the files there are now (q, a journal
  * opened afresh) up to through, the last the reader has read: those after
  * it the reader counts as they come. Returns the count or -errno. */
-static int64_t count_again(sd_journal *q, sd_id128_t boot, uint64_t id, const struct position *through) {
+static int64_t count_again(sd_journal *q, uint64_t id, const struct position *through) {
         char match[64];
         int64_t n = 0;
         uint64_t ignored;
@@ -244,14 +259,16 @@ static int64_t count_again(sd_journal *q, sd_id128_t boot, uint64_t id, const st
 
         sd_journal_flush_matches(q);
         snprintf(match, sizeof(match), "HARK_CONNECTION=%" PRIu64, id);
-        r = match_own_entries(q, boot);
+        r = match_own_entries(q);
         if (r >= 0)
                 r = sd_journal_add_match(q, match, 0);
         if (r >= 0)
-                r = sd_journal_seek_head(q);
+                r = sd_journal_seek_realtime_usec(q, reader_since_usec);
         while (r >= 0 && (r = sd_journal_next(q)) > 0) {
                 struct position p = position_of(q);
 
+                if (!entry_is_recent(q))
+                        continue;
                 if (!at_or_before(&p, through))
                         break;
                 n += connection_of_entry(q, &ignored);
@@ -264,7 +281,6 @@ static int64_t count_again(sd_journal *q, sd_id128_t boot, uint64_t id, const st
 static void count_uncertain_waiters(void) {
         struct position through = last_read;
         sd_journal *q;
-        sd_id128_t boot;
 
         pthread_mutex_lock(&reader.lock);
         if (reader.uncertain_waiters == 0) {
@@ -274,7 +290,7 @@ static void count_uncertain_waiters(void) {
         pthread_mutex_unlock(&reader.lock);
         /* Nothing read yet: nothing to count again (an invalid position
          * counts nothing). */
-        if (sd_id128_get_boot(&boot) < 0 || open_journal(&q) < 0)
+        if (open_journal(&q) < 0)
                 return;         /* they stay uncertain: nothing confirmed */
         for (size_t b = 0; b < BUCKETS; b++) {
                 pthread_mutex_lock(&reader.lock);
@@ -284,7 +300,7 @@ static void count_uncertain_waiters(void) {
                         if (!t->uncertain || !is_waiting(t))
                                 continue;
                         /* Under the lock: the only thread that counts is this one. */
-                        n = count_again(q, boot, t->id, &through);
+                        n = count_again(q, t->id, &through);
                         if (n < 0)
                                 continue;
                         t->stored = (uint64_t) n;
@@ -332,25 +348,19 @@ static void *follow(void *arg) {
         return NULL;
 }
 
-/* The journal this process writes to, positioned where its entries from
- * now on begin: matched on its _PID and _BOOT_ID, and from this moment on
- * the monotonic clock journald stamps them with when it receives them. */
+/* The journal this process writes to, matched on its _PID and positioned
+ * where its entries from now on begin. */
 static int open_own_entries(sd_journal **out) {
-        sd_id128_t boot;
-        struct timespec ts;
         sd_journal *j;
         int r;
 
-        r = sd_id128_get_boot(&boot);
-        if (r < 0)
-                return r;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
+        reader_since_usec = realtime_usec();
         r = open_journal(&j);
         if (r < 0)
                 return r;
-        r = match_own_entries(j, boot);
+        r = match_own_entries(j);
         if (r >= 0)
-                r = sd_journal_seek_monotonic_usec(j, boot, (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000);
+                r = sd_journal_seek_realtime_usec(j, reader_since_usec);
         /* Watching the directories from now on: no file created later is missed. */
         if (r >= 0)
                 r = sd_journal_get_fd(j);

@@ -5,9 +5,9 @@
  * by dying with it queued); only an entry found in a journal file is stored.
  *
  * One reader per process follows the entries of this process (_PID, and
- * _BOOT_ID, since a PID comes back after a reboot) from the moment it
- * started, and counts them per HARK_CONNECTION for the connections that
- * asked (stored_track()). harkd's own log lines carry HARK_CONNECTION too,
+ * not older than the reader: a PID comes back after a reboot) from the
+ * moment it started, and counts them per HARK_CONNECTION for the
+ * connections that asked (stored_track()). harkd's own log lines carry HARK_CONNECTION too,
  * but always a MESSAGE_ID, which a message entry never has (a reserved
  * name): they are not counted. Under LogNamespace= it reads that namespace
  * ($LOG_NAMESPACE). */
