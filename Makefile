@@ -258,7 +258,7 @@ install: all
 	install -m 644 man/harkd.conf.5 $(DESTDIR)$(MANDIR)/man5/harkd.conf.5
 	install -m 644 man/harkd.8 $(DESTDIR)$(MANDIR)/man8/harkd.8
 	install -m 644 systemd/harkd.catalog $(DESTDIR)$(CATALOGDIR)/harkd.catalog
-	install -m 644 systemd/harkd-namespace.conf systemd/harkd-tls-key.conf \
+	install -m 644 systemd/harkd-namespace.conf systemd/harkd-tls-key.conf systemd/harkd-stored.conf \
 	    $(DESTDIR)$(PREFIX)/share/doc/hark/examples/
 	[ -e $(DESTDIR)$(SYSCONFDIR)/hark/harkd.conf ] || \
 	    install -m 644 conf/harkd.conf $(DESTDIR)$(SYSCONFDIR)/hark/harkd.conf
@@ -279,7 +279,8 @@ uninstall:
 	      $(DESTDIR)$(MANDIR)/man1/hark.1 $(DESTDIR)$(MANDIR)/man5/harkd.conf.5 \
 	      $(DESTDIR)$(MANDIR)/man8/harkd.8 $(DESTDIR)$(CATALOGDIR)/harkd.catalog \
 	      $(DESTDIR)$(PREFIX)/share/doc/hark/examples/harkd-namespace.conf \
-	      $(DESTDIR)$(PREFIX)/share/doc/hark/examples/harkd-tls-key.conf
+	      $(DESTDIR)$(PREFIX)/share/doc/hark/examples/harkd-tls-key.conf \
+	      $(DESTDIR)$(PREFIX)/share/doc/hark/examples/harkd-stored.conf
 	rmdir $(DESTDIR)$(PREFIX)/share/doc/hark/examples $(DESTDIR)$(PREFIX)/share/doc/hark 2>/dev/null || :
 	for u in $(UNITS); do n=$${u#systemd/}; rm -f $(DESTDIR)$(UNITDIR)/$${n%.in}; done
 
