@@ -121,9 +121,6 @@ static int advance_handshake(struct connection *c) {
         /* No message has been framed yet: the builder holds nothing. */
         entry_builder_done(&c->entry);
         entry_builder_init(&c->entry, c->config, c->context, c->n_context);
-        /* Not tracked (no journal to read back, no memory): nothing of it
-         * is confirmed. */
-        c->stored_tracked = c->config->confirm == CONFIRM_STORED && stored_start() >= 0 && stored_track(c->id) >= 0;
         log_connection(c, LOG_DEBUG, EVENT_CONN_OPENED, "Connection %" PRIu64 " from %s: TLS handshake done%s%s",
                        c->id, c->peer.name, r == 1 ? ", client certificate " : "", r == 1 ? subject : "");
         return 1;
