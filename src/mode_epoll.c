@@ -125,6 +125,11 @@ static void close_connection(struct loop *l, struct connection *c, enum connecti
         stored_add_waiter(c->id, l->stored_fd);
 }
 
+/* The sooner of two poll(2) timeouts (-1: none). */
+static int sooner(int a, int b) {
+        return a < 0 || (b >= 0 && b < a) ? b : a;
+}
+
 /* Answers the connections whose answer is ready; returns the wait until
  * the next one's deadline (-1: none waits). */
 static int answer_ready(struct loop *l) {
@@ -133,16 +138,12 @@ static int answer_ready(struct loop *l) {
 
         for (; c; c = next) {
                 next = c->next;
+                /* Freeing it ends its wait (stored_untrack()). */
                 if (connection_answer_ready(c)) {
-                        stored_forget_waiter(c->id);
                         connection_answer(c);
                         free_connection(l, c);
-                } else {
-                        int wait = connection_answer_timeout(c);
-
-                        if (timeout < 0 || wait < timeout)
-                                timeout = wait;
-                }
+                } else
+                        timeout = sooner(timeout, connection_answer_timeout(c));
         }
         return timeout;
 }
@@ -236,7 +237,7 @@ static void begin_stopping(struct loop *l) {
 /* Ends connections whose deadline passed; returns the wait until the next. */
 static int expire(struct loop *l) {
         long long drain = l->stopping ? atomic_load(&l->server->drain_deadline) : -1;
-        int timeout = -1, handshake_wait = -1, answer_wait;
+        int timeout = -1, handshake_wait = -1;
         struct connection *open;
 
         if (drain >= 0 && ms_until(drain) == 0)
@@ -265,11 +266,7 @@ static int expire(struct loop *l) {
         /* Without a message pending only the drain bound applies. */
         if (!l->pending.head && l->quiet.head)
                 timeout = connection_poll_timeout(l->quiet.head);
-        if (handshake_wait >= 0 && (timeout < 0 || handshake_wait < timeout))
-                timeout = handshake_wait;
-        answer_wait = answer_ready(l);
-        if (answer_wait >= 0 && (timeout < 0 || answer_wait < timeout))
-                timeout = answer_wait;
+        timeout = sooner(sooner(timeout, handshake_wait), answer_ready(l));
         return !loop_empty(l) || !l->stopping ? timeout : ms_until(drain);
 }
 

@@ -570,15 +570,3 @@ void stored_add_waiter(uint64_t id, int wake_fd) {
         }
         pthread_mutex_unlock(&reader.lock);
 }
-
-void stored_forget_waiter(uint64_t id) {
-        struct tracked *t;
-
-        pthread_mutex_lock(&reader.lock);
-        t = *slot_of(id);
-        if (t && t->wake_fd >= 0) {
-                end_waiting_locked(t);
-                t->wake_fd = -1;
-        }
-        pthread_mutex_unlock(&reader.lock);
-}

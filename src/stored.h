@@ -41,8 +41,7 @@ uint64_t stored_count(uint64_t id);
  * (now_ms()) passes; returns the count then. */
 uint64_t stored_wait(uint64_t id, uint64_t want, long long deadline);
 
-/* For an event loop: until stored_forget_waiter(), an eventfd-like wake_fd
- * is written whenever connection id's count grows. The reader looks for new
- * entries every few milliseconds while anyone waits. */
+/* For an event loop: until stored_untrack(), an eventfd-like wake_fd is
+ * written whenever connection id's count grows. The reader looks for new
+ * entries every millisecond while anyone waits. */
 void stored_add_waiter(uint64_t id, int wake_fd);
-void stored_forget_waiter(uint64_t id);
