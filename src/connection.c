@@ -137,6 +137,7 @@ void connection_init(struct connection *c, struct server *s, const struct accept
         server_note_serving(s, c->slot);
         c->config = server_config_acquire(s);
         setup_framer(c, c->config->format == FORMAT_SYSLOG);
+        journal_stream_init(&c->journal);
         if (a->tls)
                 start_tls(c);
         build_context(c, NULL, NULL);
@@ -161,6 +162,7 @@ void connection_done(struct connection *c) {
         if (c->fd >= 0)
                 close(c->fd);
         c->fd = -1;
+        journal_stream_close(&c->journal);
         framer_done(&c->framer);
         entry_builder_done(&c->entry);
         server_config_release(c->config);
@@ -177,6 +179,10 @@ static void report_failure(struct connection *c, int error, uint64_t messages) {
                 log_connection(c, LOG_ERR, EVENT_DELIVERY_FAILED,
                                "No journal at " JOURNAL_SOCKET_PATH ": messages from %s are not logged "
                                "and not confirmed", c->peer.name);
+        else if (error == -ECONNREFUSED)
+                log_connection(c, LOG_ERR, EVENT_DELIVERY_FAILED,
+                               "journald went away with %" PRIu64 " messages from %s queued to it, which it "
+                               "may not have read: they are not confirmed", messages, c->peer.name);
         else
                 log_connection(c, LOG_ERR, EVENT_DELIVERY_FAILED,
                                "Failed to write a message from %s to the journal: %s; it is not confirmed",
@@ -200,40 +206,35 @@ static void deliver(void *userdata, const struct framed_message *m) {
                                           e.syslog_error);
 
         c->received++;
-        if (c->unconfirmed == 0 && !c->batch_failed)
-                c->batch_socket_present = journal_socket_identify(&c->batch_socket);
-        r = journal_send(e.fields, e.n_fields);
-        if (r < 0) {
+        r = journal_stream_send(&c->journal, e.fields, e.n_fields);
+        if (r < 0)
                 report_failure(c, r, 1);
-                c->batch_failed = true;
-        } else
-                c->unconfirmed++;
+        else {
+                c->delivered++;
+                atomic_fetch_add_explicit(&c->server->counters->messages, 1, memory_order_relaxed);
+        }
 }
 
-/* A send "succeeds" even without a journal (see journal_send()), so a batch
- * counts as delivered only if journald's socket was there before it and is
- * the same socket after it: one that was missing, or replaced meanwhile, may
- * have swallowed entries. A send of the batch that failed disqualifies the
- * others too: a journald that died (ECONNREFUSED on a socket file left
- * behind) took the entries still queued to it along. Once per batch, not
- * per message: each check is a path lookup. Undercounting a batch is the
- * price of never confirming a message that went nowhere. */
-static void confirm_sent(struct connection *c) {
-        struct journal_socket now;
-        uint64_t n = c->unconfirmed;
-        bool failed = c->batch_failed;
+/* Messages queued to a journald that died may never have been read: they
+ * count as failed, not as logged, and are not confirmed. */
+static void count_lost(struct connection *c) {
+        uint64_t n = c->journal.lost - c->lost_counted;
 
-        c->batch_failed = false;
         if (n == 0)
                 return;
-        c->unconfirmed = 0;
-        if (failed || !c->batch_socket_present || !journal_socket_identify(&now) ||
-            !journal_socket_same(&now, &c->batch_socket)) {
-                report_failure(c, -ENOENT, n);
-                return;
-        }
-        c->delivered += n;
-        atomic_fetch_add_explicit(&c->server->counters->messages, n, memory_order_relaxed);
+        c->lost_counted = c->journal.lost;
+        atomic_fetch_sub(&c->server->counters->messages, n);
+        report_failure(c, -ECONNREFUSED, n);
+}
+
+/* Before and after a batch: what journald has read so far. One ioctl, so
+ * that a journald that dies later takes only what it had not read yet off
+ * the count "sent" confirms (before: a connection that sends now and then
+ * finds its last messages read by now; the batch's first write proves the
+ * reader alive). */
+static void note_batch(struct connection *c) {
+        journal_stream_note_drained(&c->journal);
+        count_lost(c);
 }
 
 /* Bytes that count as progress for admission even without a message's end:
@@ -267,9 +268,9 @@ static ssize_t transport_read(struct connection *c, char *buffer, size_t size) {
                 size_t got = 0;
 
                 /* A record holds at most 16 KiB: fill the buffer from as
-                 * many as are there, so that a batch (and its journal
-                 * socket checks, confirm_sent()) spans as much as a plain
-                 * read does. An end or error after data comes again on the
+                 * many as are there, so that a batch (and its check of
+                 * the journal stream, note_batch()) spans as much as a
+                 * plain read does. An end or error after data comes again on the
                  * next call. */
                 do {
                         n = tls_session_read(c->tls, buffer + got, size - got);
@@ -298,8 +299,9 @@ static int take_bytes(struct connection *c, char *buffer, size_t n) {
         /* Never evicted while its messages go to the journal (a slow
          * journald): its client would send again what is logged. */
         server_note_delivering(c->server, c->slot, true);
+        note_batch(c);
         r = framer_feed(&c->framer, buffer, n, deliver, c);
-        confirm_sent(c);
+        note_batch(c);
         server_note_delivering(c->server, c->slot, false);
         note_progress(c, c->received != before, n);
         return r;
@@ -430,16 +432,43 @@ static void send_reply(struct connection *c, const char *reply) {
                 (void) send_all(c->fd, reply, strlen(reply));
 }
 
+/* Under confirm = "sent": what journald has read of the messages handed to
+ * it. What was still queued when the wait ended is counted and said
+ * (rate-limited); what a journald that died took along is counted already. */
+static uint64_t taken_of_delivered(struct connection *c) {
+        const struct journal_stream *j = &c->journal;
+        uint64_t unread;
+        unsigned suppressed;
+
+        (void) journal_stream_settle(&c->journal);
+        count_lost(c);
+        assert(j->taken + j->queued + j->drained + j->lost == c->delivered);
+        unread = j->queued + j->drained;
+        if (unread == 0)
+                return j->taken;
+        atomic_fetch_add(&c->server->counters->unconfirmed, unread);
+        if (log_ratelimit_pass(&c->server->counters->logs.unconfirmed, &suppressed))
+                log_connection(c, LOG_WARNING, EVENT_NOT_READ,
+                               "%" PRIu64 " of %" PRIu64 " messages from %s were handed to journald, which had "
+                               "not read them %g s later (confirm_timeout): it is stalled or slow; confirmed %"
+                               PRIu64 "; %u similar connections not reported before this one",
+                               unread, c->delivered, c->peer.name, c->config->confirm_timeout, j->taken,
+                               suppressed);
+        return j->taken;
+}
+
 /* Under confirm = "stored": what the journal holds of the messages handed
  * to journald, which is what "OK <n>" may count; the shortfall is counted
  * and said (rate-limited), with what may cause it. */
 static uint64_t stored_of_delivered(struct connection *c) {
-        uint64_t stored = c->stored_tracked ? stored_count(c->id) : 0, missing;
+        /* What a journald that died took along is counted as failed already. */
+        uint64_t stored = c->stored_tracked ? stored_count(c->id) : 0, expected = c->delivered - c->journal.lost,
+                 missing;
         unsigned suppressed;
 
-        if (c->config->confirm != CONFIRM_STORED || stored >= c->delivered)
-                return c->delivered;
-        missing = c->delivered - stored;
+        if (stored >= expected)
+                return stored < c->delivered ? stored : c->delivered;
+        missing = expected - stored;
         atomic_fetch_add(&c->server->counters->unconfirmed, missing);
         if (log_ratelimit_pass(&c->server->counters->logs.unconfirmed, &suppressed))
                 log_connection(c, LOG_WARNING, EVENT_NOT_STORED,
@@ -456,10 +485,22 @@ static uint64_t stored_of_delivered(struct connection *c) {
         return stored;
 }
 
+/* Whether the count "OK <n>" gives is final: under "sent" once journald has
+ * read all, under "stored" once the journal shows all; either way, what a
+ * journald that went away took along is not waited for. */
+static bool confirmation_known(struct connection *c) {
+        bool settled = journal_stream_settle(&c->journal);
+
+        count_lost(c);
+        if (c->config->confirm != CONFIRM_STORED)
+                return settled;
+        return !c->stored_tracked || stored_count(c->id) + c->journal.lost >= c->delivered;
+}
+
 /* Sends "OK <n>" and logs the close. */
 static void answer(struct connection *c) {
         char reply[32];
-        uint64_t confirmed = stored_of_delivered(c);
+        uint64_t confirmed = c->config->confirm == CONFIRM_STORED ? stored_of_delivered(c) : taken_of_delivered(c);
 
         snprintf(reply, sizeof(reply), "OK %" PRIu64 "\n", confirmed);
         send_reply(c, reply);
@@ -468,13 +509,18 @@ static void answer(struct connection *c) {
                        PRIu64 " confirmed", c->id, c->peer.name, c->delivered, c->received, confirmed);
 }
 
-/* The answer waits for the journal until then: confirm_timeout from the
- * half-close, and never past the drain bound. */
+/* What is read at the drain bound is answered too: its answer may wait for
+ * journald within the first half of the grace after it, which leaves the
+ * other half for the answer to go out and the connection to close. */
+#define ANSWER_GRACE_MS (DRAIN_GRACE_MS / 2)
+
+/* The answer waits for journald until then: confirm_timeout from the
+ * half-close, and never past the drain bound's ANSWER_GRACE_MS. */
 static long long answer_deadline(const struct connection *c) {
         long long deadline = c->answer_from_ms + (long long) (c->config->confirm_timeout * 1000);
 
         if (server_stopping(c->server)) {
-                long long drain = atomic_load(&c->server->drain_deadline);
+                long long drain = atomic_load(&c->server->drain_deadline) + ANSWER_GRACE_MS;
 
                 if (drain < deadline)
                         deadline = drain;
@@ -482,15 +528,21 @@ static long long answer_deadline(const struct connection *c) {
         return deadline;
 }
 
-bool connection_answer_ready(const struct connection *c) {
+bool connection_answer_ready(struct connection *c) {
         assert(c->answer_waits);
-        return stored_count(c->id) >= c->delivered || ms_until(answer_deadline(c)) == 0;
+        return confirmation_known(c) || ms_until(answer_deadline(c)) == 0;
 }
 
-int connection_answer_timeout(const struct connection *c) {
-        int wait = ms_until(answer_deadline(c));
+/* How often a connection looks whether journald has read its entries: it
+ * takes the 512 datagrams its queue holds in a few milliseconds. Nothing
+ * wakes a sender for that (POLLOUT means room, not an empty queue). */
+#define ANSWER_READ_RECHECK_MS 1
 
-        return wait > CONNECTION_RECHECK_MS ? CONNECTION_RECHECK_MS : wait;
+int connection_answer_timeout(const struct connection *c) {
+        int wait = ms_until(answer_deadline(c)), recheck = c->config->confirm == CONFIRM_STORED
+                                                           ? CONNECTION_RECHECK_MS : ANSWER_READ_RECHECK_MS;
+
+        return wait > recheck ? recheck : wait;
 }
 
 void connection_answer(struct connection *c) {
@@ -516,13 +568,13 @@ bool connection_end_waits(struct connection *c, enum connection_end why) {
                 c->error = -EBADMSG;
                 why = CONNECTION_FAILED;
         }
-        confirm_sent(c);
+        note_batch(c);
         if (c->error == -EBADMSG)
                 atomic_fetch_add(&c->server->counters->framing_errors, 1);
 
         switch (why) {
         case CONNECTION_EOF:
-                if (c->stored_tracked && stored_count(c->id) < c->delivered) {
+                if (!confirmation_known(c)) {
                         c->answer_waits = true;
                         c->answer_from_ms = now_ms();
                         return true;
@@ -556,7 +608,10 @@ void connection_end(struct connection *c, enum connection_end why) {
                 return;
         /* In slices: a stop may bring the deadline forward meanwhile. */
         while (!connection_answer_ready(c))
-                (void) stored_wait(c->id, c->delivered, now_ms() + connection_answer_timeout(c));
+                if (c->config->confirm == CONFIRM_STORED)
+                        (void) stored_wait(c->id, c->delivered, now_ms() + connection_answer_timeout(c));
+                else
+                        (void) poll(NULL, 0, connection_answer_timeout(c));
         connection_answer(c);
 }
 

@@ -38,11 +38,9 @@ struct connection {
         struct framer framer;
         const struct hark_config *config; /* the one in force when it opened */
         uint64_t received;              /* messages framed */
-        uint64_t delivered;             /* of those, handed to the journal */
-        uint64_t unconfirmed;           /* sent since the batch began, not yet confirmed */
-        struct journal_socket batch_socket; /* journald's socket when the batch began */
-        bool batch_socket_present;
-        bool batch_failed;              /* a send of this batch failed: confirm none of it */
+        uint64_t delivered;             /* of those, handed to journald */
+        struct journal_stream journal;  /* its own socket to journald */
+        uint64_t lost_counted;          /* of journal.lost, counted as failed */
         long long opened_ms;
         /* When the first byte of the message not yet ended arrived; 0 when
          * none is pending. The idle timeout runs from there. */
@@ -97,18 +95,19 @@ void connection_trim(struct connection *c);
 bool connection_has_unread_data(const struct connection *c);
 
 /* Reads what the peer has already sent (bounded), logs the unterminated tail
- * as a last message and, after a clean end of stream, answers "OK <n>":
- * under confirm = "stored" once the journal holds the messages or
- * confirm_timeout has passed, waiting for that here. */
+ * as a last message and, after a clean end of stream, answers "OK <n>" once
+ * the count is known (journald has read the messages; under confirm =
+ * "stored", the journal holds them) or confirm_timeout has passed, waiting
+ * for that here. */
 void connection_end(struct connection *c, enum connection_end why);
 
 /* The same for an event loop, which must not wait: returns true when the
- * answer waits for the journal. Then the loop calls connection_answer()
- * once connection_answer_ready(), looking again at the latest after
+ * answer waits for journald. Then the loop calls connection_answer() once
+ * connection_answer_ready(), looking again at the latest after
  * connection_answer_timeout() ms, or when the wake_fd it gave
  * stored_add_waiter() is written. */
 bool connection_end_waits(struct connection *c, enum connection_end why);
-bool connection_answer_ready(const struct connection *c);
+bool connection_answer_ready(struct connection *c);
 int connection_answer_timeout(const struct connection *c);
 void connection_answer(struct connection *c);
 

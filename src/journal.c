@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -16,19 +17,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-bool journal_socket_identify(struct journal_socket *socket) {
-        struct stat st;
-
-        if (stat(JOURNAL_SOCKET_PATH, &st) < 0)
-                return false;
-        *socket = (struct journal_socket) { .device = st.st_dev, .inode = st.st_ino };
-        return true;
-}
+#include <linux/sockios.h>
 
 bool journal_present(void) {
-        struct journal_socket ignored;
+        struct stat st;
 
-        return journal_socket_identify(&ignored);
+        return stat(JOURNAL_SOCKET_PATH, &st) == 0;
 }
 
 /* The native protocol's two forms of a field: "NAME=value\n", or, for a
@@ -73,27 +67,46 @@ static int native_entry_build(struct native_entry *e, const struct iovec *fields
         return 0;
 }
 
-/* A datagram socket connected to journald's: the path is looked up once, not
- * for every entry (sd_journal_sendv() does, a few per cent of harkd's CPU),
- * and a journald that went away shows at once (ECONNREFUSED). */
+/* Entries are built here, under the lock: sends are one at a time anyway,
+ * and 11 KiB on the stack of every connection thread (`thread` mode: a
+ * thousand of them) is what it would cost. The streams' sockets are
+ * connected to journald's: the path is looked up once, not for every entry
+ * (sd_journal_sendv() does, a few per cent of harkd's CPU), and a journald
+ * that went away shows at once (ECONNREFUSED). */
 struct journal_link {
         pthread_mutex_t lock;
-        /* The entry being sent, built under the lock: sends are one at a
-         * time anyway, and 11 KiB on the stack of every connection thread
-         * (`thread` mode: a thousand of them) is what it would cost. */
         struct native_entry entry;
-        int fd;
         int flags;              /* SOCK_NONBLOCK or 0 */
+        struct journal_stream stream; /* for entries that are not a connection's */
 };
 
-/* Under l->lock. */
-static int link_socket(struct journal_link *l) {
+void journal_stream_init(struct journal_stream *s) {
+        *s = (struct journal_stream) { .fd = -1 };
+}
+
+/* What was queued or drained on a socket whose journald went away may never
+ * have been read: lost. */
+static void stream_disconnect(struct journal_stream *s) {
+        if (s->fd >= 0)
+                (void) close(s->fd);
+        s->fd = -1;
+        s->lost += s->queued + s->drained;
+        s->queued = s->drained = 0;
+}
+
+void journal_stream_close(struct journal_stream *s) {
+        if (s->fd >= 0)
+                (void) close(s->fd);
+        s->fd = -1;
+}
+
+static int stream_connect(struct journal_stream *s, int flags) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX, .sun_path = JOURNAL_SOCKET_PATH };
         int fd, size = JOURNAL_SEND_BUFFER;
 
-        if (l->fd >= 0)
-                return l->fd;
-        fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | l->flags, 0);
+        if (s->fd >= 0)
+                return s->fd;
+        fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | flags, 0);
         if (fd < 0)
                 return -errno;
         /* Room for large entries in one datagram; past it, a memfd. */
@@ -104,7 +117,11 @@ static int link_socket(struct journal_link *l) {
                 (void) close(fd);
                 return r;
         }
-        return l->fd = fd;
+        return s->fd = fd;
+}
+
+static bool journald_gone(int r) {
+        return r == -ECONNREFUSED || r == -ENOTCONN || r == -ECONNRESET;
 }
 
 /* An entry too large for a datagram goes as a sealed memfd, as journald
@@ -154,10 +171,11 @@ static int send_once(int fd, const struct msghdr *mh, int flags) {
         return r == -EWOULDBLOCK ? -EAGAIN : r;
 }
 
-/* Sends the entry of fields on l, again on a new connection when journald
- * went away or was replaced (the entry reached no journald, so it cannot
- * land twice). Returns 0 or -errno. */
-static int link_send(struct journal_link *l, const struct iovec *fields, size_t n_fields) {
+/* Sends the entry of fields on stream s, again on a new connection when
+ * journald went away or was replaced (the entry reached no journald, so it
+ * cannot land twice). Returns 0 or -errno. */
+static int link_send(struct journal_link *l, struct journal_stream *s, const struct iovec *fields,
+                     size_t n_fields) {
         const struct native_entry *e = &l->entry;
         int r;
 
@@ -165,7 +183,7 @@ static int link_send(struct journal_link *l, const struct iovec *fields, size_t 
         r = native_entry_build(&l->entry, fields, n_fields);
         for (int attempt = 0; attempt < 2 && r == 0; attempt++) {
                 struct msghdr mh = { .msg_iov = (struct iovec *) e->iov, .msg_iovlen = e->n };
-                int fd = link_socket(l);
+                int fd = stream_connect(s, l->flags);
 
                 if (fd < 0) {
                         r = fd;
@@ -183,15 +201,47 @@ static int link_send(struct journal_link *l, const struct iovec *fields, size_t 
                 }
                 if (r == -EMSGSIZE || r == -ENOBUFS)
                         r = send_as_memfd(fd, e);
-                if (r != -ECONNREFUSED && r != -ENOTCONN && r != -ECONNRESET)
+                if (!journald_gone(r))
                         break;
-                (void) close(l->fd);
-                l->fd = -1;
+                stream_disconnect(s);
                 if (attempt == 0)
                         r = 0;  /* once more, on a new connection */
         }
+        if (r == 0) {
+                /* The socket read what drained before: a journald was there. */
+                s->taken += s->drained;
+                s->drained = 0;
+                s->queued++;
+        }
         pthread_mutex_unlock(&l->lock);
         return r;
+}
+
+void journal_stream_note_drained(struct journal_stream *s) {
+        int queued_bytes;
+
+        if (s->queued == 0 || s->fd < 0 || ioctl(s->fd, SIOCOUTQ, &queued_bytes) < 0 || queued_bytes > 0)
+                return;
+        s->drained += s->queued;
+        s->queued = 0;
+}
+
+bool journal_stream_settle(struct journal_stream *s) {
+        journal_stream_note_drained(s);
+        if (s->queued > 0)
+                return false;
+        if (s->drained > 0) {
+                /* journald skips an empty datagram without a word. Its
+                 * queue being full (EAGAIN) says it is there as well. */
+                int r = send(s->fd, "", 0, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 ? -errno : 0;
+
+                if (r == 0 || r == -EAGAIN || r == -EWOULDBLOCK) {
+                        s->taken += s->drained;
+                        s->drained = 0;
+                } else
+                        stream_disconnect(s);
+        }
+        return true;
 }
 
 /* The link of every thread without one of its own. journald takes one entry
@@ -203,9 +253,9 @@ static int link_send(struct journal_link *l, const struct iovec *fields, size_t 
  * link of their own (journal_link_own(); C in epoll, side by side: 1.09 and
  * 1.12 CPU-s per 100,000 messages against 1.34 and 1.52 behind the lock).
  * Blocking threads, a thousand in `thread` mode, share this one. */
-static struct journal_link entries = { .lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1 };
+static struct journal_link entries = { .lock = PTHREAD_MUTEX_INITIALIZER, .stream.fd = -1 };
 /* harkd's own log: never waits, never behind a blocked entry. */
-static struct journal_link log_lines = { .lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1, .flags = SOCK_NONBLOCK };
+static struct journal_link log_lines = { .lock = PTHREAD_MUTEX_INITIALIZER, .stream.fd = -1, .flags = SOCK_NONBLOCK };
 
 /* A thread's own link, when it asked for one (journal_link_own()). */
 static __thread struct journal_link *own_link;
@@ -216,8 +266,8 @@ int journal_link_own(void) {
         if (!l)
                 return -ENOMEM;
         pthread_mutex_init(&l->lock, NULL);
-        l->fd = -1;
         l->flags = 0;
+        journal_stream_init(&l->stream);
         own_link = l;
         return 0;
 }
@@ -228,20 +278,29 @@ void journal_link_release(void) {
         if (!l)
                 return;
         own_link = NULL;
-        if (l->fd >= 0)
-                (void) close(l->fd);
+        journal_stream_close(&l->stream);
         pthread_mutex_destroy(&l->lock);
         free(l);
 }
 
+static struct journal_link *thread_link(void) {
+        return own_link ? own_link : &entries;
+}
+
+int journal_stream_send(struct journal_stream *s, const struct iovec *fields, size_t n_fields) {
+        return link_send(thread_link(), s, fields, n_fields);
+}
+
 int journal_send(const struct iovec *fields, size_t n_fields) {
-        return link_send(own_link ? own_link : &entries, fields, n_fields);
+        struct journal_link *l = thread_link();
+
+        return link_send(l, &l->stream, fields, n_fields);
 }
 
 int journal_send_nowait(const struct iovec *fields, size_t n_fields) {
         if (n_fields > JOURNAL_NOWAIT_FIELDS_MAX)
                 return -E2BIG;
-        return link_send(&log_lines, fields, n_fields);
+        return link_send(&log_lines, &log_lines.stream, fields, n_fields);
 }
 
 void journal_after_fork(void) {
@@ -254,6 +313,6 @@ void journal_after_fork(void) {
          * EBADF, messages of fork children not confirmed), or a number the
          * link let go may be another socket by now. The child opens its
          * own; the inherited ones, if any, close when it exits. */
-        entries.fd = -1;
-        log_lines.fd = -1;
+        journal_stream_init(&entries.stream);
+        journal_stream_init(&log_lines.stream);
 }

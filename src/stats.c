@@ -9,7 +9,7 @@ void counters_format_status(const struct counters *c, unsigned open, char *text,
                  "%u open connections, %llu accepted, %llu refused, %llu not allowed, %llu messages logged, "
                  "%llu truncated, %llu not delivered, %llu malformed, %llu framing errors, %llu evicted, "
                  "%llu TLS handshakes failed, %llu datagrams, %llu over the UDP rate, %llu dropped by the kernel, "
-                 "%llu not found stored",
+                 "%llu not confirmed",
                  open, atomic_load(&c->accepted), atomic_load(&c->refused), atomic_load(&c->not_allowed),
                  atomic_load(&c->messages),
                  atomic_load(&c->truncated), atomic_load(&c->failed), atomic_load(&c->malformed),

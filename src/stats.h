@@ -29,7 +29,7 @@ struct counters {
         atomic_ullong udp_datagrams;    /* received, whatever became of them */
         atomic_ullong udp_rate_limited; /* dropped by udp_rate_per_source */
         atomic_ullong udp_kernel_drops; /* dropped by the kernel: the receive buffer was full */
-        atomic_ullong unconfirmed;      /* confirm = "stored": handed to journald, not found in the journal */
+        atomic_ullong unconfirmed;      /* handed to journald, not read (sent) or not found stored (stored) in time */
         struct event_logs logs;
 };
 

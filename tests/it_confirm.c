@@ -91,11 +91,16 @@ static int stored_of(const struct harkd *h, const char *tag, int expected) {
         return n;
 }
 
-static struct harkd *start_confirming(struct it_test *t, size_t i, const char *confirm, const char *priority) {
+static struct harkd *start_confirming_within(struct it_test *t, size_t i, const char *confirm,
+                                             const char *priority, int timeout_s) {
         char extra[128];
 
-        snprintf(extra, sizeof(extra), "confirm = \"%s\";\nconfirm_timeout = 1;\n", confirm);
+        snprintf(extra, sizeof(extra), "confirm = \"%s\";\nconfirm_timeout = %d;\n", confirm, timeout_s);
         return it_test_harkd(t, i, &(struct harkd_options) { .extra = extra, .priority = priority });
+}
+
+static struct harkd *start_confirming(struct it_test *t, size_t i, const char *confirm, const char *priority) {
+        return start_confirming_within(t, i, confirm, priority, 1);
 }
 
 /* One sender of n lines under each setting, side by side; prints the row. */
@@ -168,7 +173,7 @@ static void test_level_filtered(void **state) {
         harkd_pid_match(&t->harkd[1], pid, sizeof(pid));
         if (it_harkd_events(matches, "journald stored none of them", 1, JOURNAL_TIMEOUT_MS, NULL) < 1)
                 fail_msg("harkd did not say that journald stored none of its messages");
-        assert_int_equal(harkd_wait_notify(&t->harkd[1], "STATUS=* 101 not found stored*", 3000, NULL, 0), 0);
+        assert_int_equal(harkd_wait_notify(&t->harkd[1], "STATUS=* 101 not confirmed*", 3000, NULL, 0), 0);
 
         assert_int_equal(harkd_stop(&t->harkd[0], 10000), 0);
         assert_int_equal(harkd_stop(&t->harkd[1], 10000), 0);
@@ -318,46 +323,98 @@ static int flood_through_a_journald_kill(struct it_test *t, size_t i, const char
         return lies;
 }
 
-/* Under setting confirm: LINES_QUEUED messages are handed to a stopped
- * journald (they wait in its socket's queue, which holds 10 datagrams on a
- * machine without systemd as PID 1, so few), which is killed with them
- * there. Returns what harkd confirmed; afterwards a new journald's entries
- * are confirmed again. */
+/* Under setting confirm, with a confirm_timeout long enough not to end the
+ * wait: LINES_QUEUED messages are handed to a stopped journald (they wait in
+ * its socket's queue, which holds 10 datagrams on a machine without systemd
+ * as PID 1, so few), which is killed with them there while the answer
+ * waits. Returns what harkd confirmed, which came once journald was gone,
+ * not at the timeout; afterwards a new journald's entries are confirmed
+ * again. */
 #define LINES_QUEUED 3
+#define DEAD_QUEUE_TIMEOUT_S 15
+
+struct queued_sender {
+        const struct harkd *h;
+        const char *tag;
+        uint64_t confirmed;
+        int error;
+};
+
+static void *send_queued(void *arg) {
+        struct queued_sender *s = arg;
+
+        s->error = try_send_numbered(s->h, s->tag, LINES_QUEUED, LINES_QUEUED, 0, &s->confirmed);
+        return NULL;
+}
 
 static uint64_t confirmed_of_a_dead_queue(struct it_test *t, size_t i, const char *confirm) {
-        struct harkd *h = start_confirming(t, i, confirm, NULL);
-        uint64_t confirmed;
+        struct harkd *h = start_confirming_within(t, i, confirm, NULL, DEAD_QUEUE_TIMEOUT_S);
+        struct queued_sender sender = { .h = h, .tag = confirm };
+        pthread_t thread;
+        long long killed_ms;
         int landed;
 
         it_journald_stop(t);
-        confirmed = send_numbered(h, confirm, LINES_QUEUED);
+        assert_int_equal(pthread_create(&thread, NULL, send_queued, &sender), 0);
+        it_sleep_ms(300);
         it_journald_kill_stopped(t);
+        killed_ms = it_now_ms();
         it_journald_start(t);
+        pthread_join(thread, NULL);
+        if (sender.error < 0)
+                fail_msg("sending: %s", strerror(-sender.error));
         landed = stored_of(h, confirm, 0);
         print_message("%d lines queued to a journald that was then killed, confirm = %-6s: confirmed %llu, "
-                      "landed %d\n", LINES_QUEUED, confirm, (unsigned long long) confirmed, landed);
+                      "landed %d, answered %lld ms after the kill\n", LINES_QUEUED, confirm,
+                      (unsigned long long) sender.confirmed, landed, it_now_ms() - killed_ms);
         assert_int_equal(landed, 0);
+        assert_true(it_now_ms() - killed_ms < DEAD_QUEUE_TIMEOUT_S * 1000 / 2);
         assert_int_equal(send_numbered(h, "after", 10), 10);
-        return confirmed;
+        return sender.confirmed;
 }
 
-/* "stored" does not confirm them: the journal never shows them. "sent"
- * does (journald's socket took them and stayed the same file), which is
- * what harkd(8) says of it; its figure is printed beside. */
+/* Neither setting confirms them: the journal never shows them, and the
+ * journald they were queued to never read them. */
 static void test_queued_on_a_dead_journald(void **state) {
         struct it_test *t = *state;
 
         it_journald_require_private();
-        (void) confirmed_of_a_dead_queue(t, 0, "sent");
+        assert_int_equal(confirmed_of_a_dead_queue(t, 0, "sent"), 0);
         assert_int_equal(confirmed_of_a_dead_queue(t, 1, "stored"), 0);
+}
+
+/* confirm = "sent" and a journald that stalls (SIGSTOP) with harkd's lines
+ * queued: the answer comes at confirm_timeout and confirms none of them,
+ * harkd says why and counts them in STATUS=. They land once journald goes
+ * on: an undercount, never the other way. */
+static void test_stalled_journald(void **state) {
+        struct it_test *t = *state;
+        struct harkd *h = start_confirming(t, 0, "sent", NULL);
+        char pid_match[64];
+        const char *not_read[] = { "MESSAGE_ID=" EVENT_NOT_READ, harkd_pid_match(h, pid_match, sizeof(pid_match)),
+                                   NULL };
+        long long started;
+        uint64_t confirmed;
+
+        it_journald_require_private();
+        it_journald_stop(t);
+        started = it_now_ms();
+        confirmed = send_numbered(h, "stalled", LINES_QUEUED);
+        print_message("%d lines to a stalled journald, confirm = sent: confirmed %llu after %lld ms\n",
+                      LINES_QUEUED, (unsigned long long) confirmed, it_now_ms() - started);
+        assert_int_equal(confirmed, 0);
+        assert_int_equal(harkd_wait_notify(h, "STATUS=* 3 not confirmed*", 3000, NULL, 0), 0);
+        it_journald_continue(t);
+        assert_int_equal(stored_of(h, "stalled", LINES_QUEUED), LINES_QUEUED);
+        assert_int_equal(it_harkd_events(not_read, NULL, 1, JOURNAL_TIMEOUT_MS, NULL), 1);
+        assert_int_equal(send_numbered(h, "after", 10), 10);
 }
 
 static void test_journald_killed_mid_flood(void **state) {
         struct it_test *t = *state;
 
         it_journald_require_private();
-        (void) flood_through_a_journald_kill(t, 0, "sent");
+        assert_int_equal(flood_through_a_journald_kill(t, 0, "sent"), 0);
         assert_int_equal(flood_through_a_journald_kill(t, 1, "stored"), 0);
         /* The new journald's entries are confirmed again. */
         assert_int_equal(send_numbered(&t->harkd[1], "after", 100), 100);
@@ -373,6 +430,7 @@ static const struct CMUnitTest once[] = {
         IT_TEST(test_storage_none),
         IT_TEST(test_store_full),
         IT_TEST(test_queued_on_a_dead_journald),
+        IT_TEST(test_stalled_journald),
         IT_TEST(test_journald_killed_mid_flood),
 };
 
