@@ -6,11 +6,14 @@
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "answerer.h"
 #include "events.h"
 #include "journal.h"
 #include "log.h"
@@ -530,18 +533,27 @@ static long long answer_deadline(const struct connection *c) {
 
 bool connection_answer_ready(struct connection *c) {
         assert(c->answer_waits);
-        return confirmation_known(c) || ms_until(answer_deadline(c)) == 0;
+        if (confirmation_known(c) || ms_until(answer_deadline(c)) == 0)
+                return true;
+        c->answer_checks++;
+        return false;
 }
 
-/* How often a connection looks whether journald has read its entries: it
- * takes the 512 datagrams its queue holds in a few milliseconds. Nothing
- * wakes a sender for that (POLLOUT means room, not an empty queue). */
-#define ANSWER_READ_RECHECK_MS 1
+/* Whether journald has read a connection's entries is looked at again and
+ * again: nothing wakes a sender for it (POLLOUT means room, not an empty
+ * queue). journald keeping up reads them within a few dozen microseconds,
+ * and every short connection's time includes the wait (a client that keeps
+ * 50 connections going gets 50 answers per wait): the first looks come
+ * soon, later ones less and less often. */
+#define READ_RECHECK_FIRST_US 25
+#define READ_RECHECK_MAX_US 1000
 
-int connection_answer_timeout(const struct connection *c) {
-        int wait = ms_until(answer_deadline(c)), recheck = c->config->confirm == CONFIRM_STORED
-                                                           ? CONNECTION_RECHECK_MS : ANSWER_READ_RECHECK_MS;
+long long connection_answer_timeout_us(const struct connection *c) {
+        long long wait = (long long) ms_until(answer_deadline(c)) * 1000, recheck = CONNECTION_RECHECK_MS * 1000;
 
+        if (c->config->confirm != CONFIRM_STORED)
+                recheck = c->answer_checks >= 6 ? READ_RECHECK_MAX_US
+                                                 : (long long) READ_RECHECK_FIRST_US << c->answer_checks;
         return wait > recheck ? recheck : wait;
 }
 
@@ -603,15 +615,17 @@ bool connection_end_waits(struct connection *c, enum connection_end why) {
         return false;
 }
 
-void connection_end(struct connection *c, enum connection_end why) {
-        if (!connection_end_waits(c, why))
-                return;
+/* Waits here until the answer is ready, and answers. */
+static void answer_when_ready(struct connection *c) {
         /* In slices: a stop may bring the deadline forward meanwhile. */
-        while (!connection_answer_ready(c))
+        while (!connection_answer_ready(c)) {
+                long long us = connection_answer_timeout_us(c);
+
                 if (c->config->confirm == CONFIRM_STORED)
-                        (void) stored_wait(c->id, c->delivered, now_ms() + connection_answer_timeout(c));
+                        (void) stored_wait(c->id, c->delivered, now_ms() + us / 1000);
                 else
-                        (void) poll(NULL, 0, connection_answer_timeout(c));
+                        (void) nanosleep(&(struct timespec) { us / 1000000, us % 1000000 * 1000 }, NULL);
+        }
         connection_answer(c);
 }
 
@@ -634,7 +648,7 @@ enum connection_end connection_deadline_reason(const struct connection *c) {
                 ? CONNECTION_DRAINED : CONNECTION_TIMED_OUT;
 }
 
-void connection_serve(struct connection *c) {
+bool connection_serve(struct connection *c) {
         char buffer[READ_CHUNK];
 
         for (;;) {
@@ -653,9 +667,9 @@ void connection_serve(struct connection *c) {
                         continue;
                 }
                 if (n == 0)
-                        return connection_end(c, CONNECTION_EOF);
+                        return connection_end_waits(c, CONNECTION_EOF);
                 if (n != -EAGAIN)
-                        return connection_end(c, CONNECTION_FAILED);
+                        return connection_end_waits(c, CONNECTION_FAILED);
                 connection_trim(c);
                 /* After the stop request stop_fd stays readable: stop watching it. */
                 r = poll(pfd, server_stopping(c->server) ? 1 : 2, connection_poll_timeout(c));
@@ -663,13 +677,50 @@ void connection_serve(struct connection *c) {
                 if (r == 0 && connection_poll_timeout(c) == 0)
                         break;
         }
-        connection_end(c, connection_deadline_reason(c));
+        return connection_end_waits(c, connection_deadline_reason(c));
 }
 
-void connection_handle(struct server *s, const struct accepted *a) {
-        struct connection c;
+bool connection_handle(struct server *s, const struct accepted *a, bool may_hand_off) {
+        struct connection *c = malloc(sizeof(*c));
 
-        connection_init(&c, s, a);
-        connection_serve(&c);
-        connection_done(&c);
+        if (!c) {
+                log_error("Out of memory for the connection from %s, closing it", a->peer.name);
+                (void) close(a->fd);
+                return true;
+        }
+        connection_init(c, s, a);
+        if (connection_serve(c)) {
+                if (may_hand_off && answerer_take(c) == 0)
+                        return false;
+                answer_when_ready(c);
+        }
+        connection_done(c);
+        free(c);
+        return true;
+}
+
+void connection_free(struct connection *c) {
+        struct admission_slot *slot = c->slot;
+        struct server *s = c->server;
+
+        connection_done(c);
+        free(c);
+        server_release(s, slot);
+}
+
+void connection_list_remove(struct connection *c) {
+        struct list *list = c->list;
+
+        *(c->prev ? &c->prev->next : &list->head) = c->next;
+        *(c->next ? &c->next->prev : &list->tail) = c->prev;
+        c->prev = c->next = NULL;
+        c->list = NULL;
+}
+
+void connection_list_append(struct list *list, struct connection *c) {
+        c->prev = list->tail;
+        c->next = NULL;
+        *(list->tail ? &list->tail->next : &list->head) = c;
+        list->tail = c;
+        c->list = list;
 }

@@ -63,7 +63,7 @@ struct connection {
         size_t n_context;
         char context_text[1024];        /* room for a TLS subject (TLS_SUBJECT_MAX) */
         struct entry_builder entry;
-        /* For drivers that keep connections in lists (epoll). */
+        /* For lists of drivers (epoll) and of the answerer. */
         struct connection *prev, *next;
         struct list *list;
         bool watching_write;            /* epoll: registered for EPOLLOUT */
@@ -72,6 +72,7 @@ struct connection {
         bool stored_tracked;
         bool answer_waits;
         long long answer_from_ms;
+        unsigned answer_checks;         /* looks at journald so far that found the answer not ready */
 };
 
 /* Takes over the accepted connection a (its fd is then the connection's). */
@@ -95,20 +96,16 @@ void connection_trim(struct connection *c);
 bool connection_has_unread_data(const struct connection *c);
 
 /* Reads what the peer has already sent (bounded), logs the unterminated tail
- * as a last message and, after a clean end of stream, answers "OK <n>" once
- * the count is known (journald has read the messages; under confirm =
- * "stored", the journal holds them) or confirm_timeout has passed, waiting
- * for that here. */
-void connection_end(struct connection *c, enum connection_end why);
-
-/* The same for an event loop, which must not wait: returns true when the
- * answer waits for journald. Then the loop calls connection_answer() once
- * connection_answer_ready(), looking again at the latest after
- * connection_answer_timeout() ms, or when the wake_fd it gave
- * stored_add_waiter() is written. */
+ * as a last message and, after a clean end of stream, answers "OK <n>" at
+ * once, or returns true when the answer waits for journald: until the count
+ * is known (journald has read the messages; under confirm = "stored", the
+ * journal holds them) or confirm_timeout has passed. Then connection_answer()
+ * once connection_answer_ready(), looking again at the latest after
+ * connection_answer_timeout_us() microseconds, or when the wake_fd given to
+ * stored_add_waiter() is written (answerer.h does that). */
 bool connection_end_waits(struct connection *c, enum connection_end why);
 bool connection_answer_ready(struct connection *c);
-int connection_answer_timeout(const struct connection *c);
+long long connection_answer_timeout_us(const struct connection *c);
 void connection_answer(struct connection *c);
 
 /* The events a driver waits for before calling connection_receive() again
@@ -136,9 +133,20 @@ int connection_poll_timeout(const struct connection *c);
 enum connection_end connection_deadline_reason(const struct connection *c);
 
 /* Serves the connection to its end on a blocking socket: the loop of the
- * sequential, thread, pool and fork drivers. */
-void connection_serve(struct connection *c);
+ * sequential, thread, pool and fork drivers. Returns whether its answer
+ * waits, as connection_end_waits(). */
+bool connection_serve(struct connection *c);
 
-/* connection_init(), connection_serve() and connection_done() in one, for the
- * drivers that give a connection a thread or process of its own. */
-void connection_handle(struct server *s, const struct accepted *a);
+/* A connection of the heap from a, served to its end (connection_serve()).
+ * One whose answer waits goes to the answerer when may_hand_off (a process
+ * that serves others; not one that exits after it), and is answered here
+ * otherwise. Returns true when it is done here and the caller gives its
+ * slot back, false when the answerer took it (and gives the slot back). */
+bool connection_handle(struct server *s, const struct accepted *a, bool may_hand_off);
+
+/* connection_done(), frees a connection of the heap and gives its slot back. */
+void connection_free(struct connection *c);
+
+/* The lists of drivers and of the answerer. */
+void connection_list_append(struct list *list, struct connection *c);
+void connection_list_remove(struct connection *c);

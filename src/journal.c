@@ -94,10 +94,43 @@ static void stream_disconnect(struct journal_stream *s) {
         s->queued = s->drained = 0;
 }
 
+/* Sockets of streams that ended with nothing of theirs in doubt, for the
+ * streams to come: a short connection would otherwise make, connect and
+ * close one of its own. Blocking ones only (the streams of connections).
+ * One may still hold the last stream's empty datagram; a stream that takes
+ * it only waits for that to be read as well. */
+#define SPARE_SOCKETS_MAX 64
+static struct {
+        pthread_mutex_t lock;
+        int fds[SPARE_SOCKETS_MAX];
+        int n;
+} spare = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
 void journal_stream_close(struct journal_stream *s) {
-        if (s->fd >= 0)
+        bool kept = false;
+
+        if (s->fd < 0)
+                return;
+        if (s->queued == 0 && s->drained == 0) {
+                pthread_mutex_lock(&spare.lock);
+                kept = spare.n < SPARE_SOCKETS_MAX;
+                if (kept)
+                        spare.fds[spare.n++] = s->fd;
+                pthread_mutex_unlock(&spare.lock);
+        }
+        if (!kept)
                 (void) close(s->fd);
         s->fd = -1;
+}
+
+static int spare_socket(void) {
+        int fd = -1;
+
+        pthread_mutex_lock(&spare.lock);
+        if (spare.n > 0)
+                fd = spare.fds[--spare.n];
+        pthread_mutex_unlock(&spare.lock);
+        return fd;
 }
 
 static int stream_connect(struct journal_stream *s, int flags) {
@@ -106,6 +139,8 @@ static int stream_connect(struct journal_stream *s, int flags) {
 
         if (s->fd >= 0)
                 return s->fd;
+        if (!flags && (fd = spare_socket()) >= 0)
+                return s->fd = fd;
         fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | flags, 0);
         if (fd < 0)
                 return -errno;
@@ -307,6 +342,8 @@ void journal_after_fork(void) {
         /* The child has one thread: nobody can hold them now. */
         pthread_mutex_init(&entries.lock, NULL);
         pthread_mutex_init(&log_lines.lock, NULL);
+        pthread_mutex_init(&spare.lock, NULL);
+        spare.n = 0;
         /* Nor can a link's fd be trusted: fork(2) copies the descriptors
          * before the memory, so a socket another thread was opening may be
          * in the child's copy of the link but not in its descriptors (seen:

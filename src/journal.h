@@ -49,6 +49,7 @@ struct journal_stream {
 };
 
 void journal_stream_init(struct journal_stream *s);
+/* Its socket serves a later stream when nothing of s is in doubt. */
 void journal_stream_close(struct journal_stream *s);
 
 /* Writes one entry of at most JOURNAL_FIELDS_MAX "NAME=value" fields (values

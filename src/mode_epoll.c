@@ -19,11 +19,11 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "answerer.h"
 #include "connection.h"
 #include "journal.h"
 #include "log.h"
 #include "mode.h"
-#include "stored.h"
 #include "util.h"
 
 #define EVENTS_PER_WAIT 256
@@ -49,33 +49,12 @@ struct loop {
         int epoll_fd;
         pthread_t thread;
         struct inbox inbox;
-        /* An eventfd the journal reader writes when a connection waiting
-         * for its answer (confirm = "stored") has more entries stored. */
-        int stored_fd;
-        /* Addresses that tag the epoll events of the inbox, stop_fd and stored_fd. */
-        int inbox_tag, stop_tag, stored_tag;
+        /* Addresses that tag the epoll events of the inbox and stop_fd. */
+        int inbox_tag, stop_tag;
         bool stopping;
         struct list handshaking, pending, quiet;
-        struct list answering;          /* ended; "OK <n>" waits for the journal */
         char buffer[READ_BUFFER_SIZE];
 };
-
-static void list_remove(struct connection *c) {
-        struct list *list = c->list;
-
-        *(c->prev ? &c->prev->next : &list->head) = c->next;
-        *(c->next ? &c->next->prev : &list->tail) = c->prev;
-        c->prev = c->next = NULL;
-        c->list = NULL;
-}
-
-static void list_append(struct list *list, struct connection *c) {
-        c->prev = list->tail;
-        c->next = NULL;
-        *(list->tail ? &list->tail->next : &list->head) = c;
-        list->tail = c;
-        c->list = list;
-}
 
 /* Into the list its state says, at the tail when its message began anew. */
 static void file(struct loop *l, struct connection *c, long long pending_since_before) {
@@ -84,15 +63,15 @@ static void file(struct loop *l, struct connection *c, long long pending_since_b
         if (c->list == want && c->pending_since_ms == pending_since_before)
                 return;
         if (c->list)
-                list_remove(c);
-        list_append(want, c);
+                connection_list_remove(c);
+        connection_list_append(want, c);
 }
 
 static bool loop_empty(const struct loop *l) {
-        return !l->handshaking.head && !l->pending.head && !l->quiet.head && !l->answering.head;
+        return !l->handshaking.head && !l->pending.head && !l->quiet.head;
 }
 
-/* One still reading (not answering), or NULL. */
+/* One of its connections, or NULL. */
 static struct connection *any_connection(const struct loop *l) {
         return l->handshaking.head ? l->handshaking.head : l->pending.head ? l->pending.head : l->quiet.head;
 }
@@ -103,49 +82,25 @@ static int watch(struct loop *l, int op, int fd, uint32_t events, void *tag) {
         return epoll_ctl(l->epoll_fd, op, fd, &ev) < 0 ? -errno : 0;
 }
 
-static void free_connection(struct loop *l, struct connection *c) {
-        struct admission_slot *slot = c->slot;
-
-        list_remove(c);
-        connection_done(c);
-        free(c);
-        server_release(l->server, slot);
-}
-
 static void close_connection(struct loop *l, struct connection *c, enum connection_end why) {
-        if (!connection_end_waits(c, why)) {
-                free_connection(l, c);
-                return;
+        bool waits = connection_end_waits(c, why);
+
+        connection_list_remove(c);
+        if (waits) {
+                /* Its stream has ended: level-triggered, it would wake the
+                 * loop on and on. Without an answerer, it is answered with
+                 * what is known now, fewer rather than more. */
+                (void) watch(l, EPOLL_CTL_DEL, c->fd, 0, NULL);
+                if (answerer_take(c) == 0)
+                        return;
+                connection_answer(c);
         }
-        /* Its stream has ended: level-triggered, it would wake the loop on
-         * and on while the answer waits. */
-        (void) watch(l, EPOLL_CTL_DEL, c->fd, 0, NULL);
-        list_remove(c);
-        list_append(&l->answering, c);
-        stored_add_waiter(c->id, l->stored_fd);
+        connection_free(c);
 }
 
 /* The sooner of two poll(2) timeouts (-1: none). */
 static int sooner(int a, int b) {
         return a < 0 || (b >= 0 && b < a) ? b : a;
-}
-
-/* Answers the connections whose answer is ready; returns the wait until
- * the next one's deadline (-1: none waits). */
-static int answer_ready(struct loop *l) {
-        struct connection *c = l->answering.head, *next;
-        int timeout = -1;
-
-        for (; c; c = next) {
-                next = c->next;
-                /* Freeing it ends its wait (stored_untrack()). */
-                if (connection_answer_ready(c)) {
-                        connection_answer(c);
-                        free_connection(l, c);
-                } else
-                        timeout = sooner(timeout, connection_answer_timeout(c));
-        }
-        return timeout;
 }
 
 /* A few reads per wake-up at most keep the loop fair: a sender faster than
@@ -187,7 +142,7 @@ static int add_connection(struct loop *l, const struct accepted *a) {
                 return r;
         }
         connection_init(c, l->server, a);
-        list_append(c->handshaking ? &l->handshaking : &l->quiet, c);
+        connection_list_append(c->handshaking ? &l->handshaking : &l->quiet, c);
         /* A short-lived client has often sent (and closed) already: read now
          * rather than after another round through epoll_wait(). */
         on_readable(l, c, EPOLLRDHUP);
@@ -266,7 +221,7 @@ static int expire(struct loop *l) {
         /* Without a message pending only the drain bound applies. */
         if (!l->pending.head && l->quiet.head)
                 timeout = connection_poll_timeout(l->quiet.head);
-        timeout = sooner(sooner(timeout, handshake_wait), answer_ready(l));
+        timeout = sooner(timeout, handshake_wait);
         return !loop_empty(l) || !l->stopping ? timeout : ms_until(drain);
 }
 
@@ -290,8 +245,6 @@ static void *loop_run(void *arg) {
                                 begin_stopping(l);
                         else if (tag == &l->inbox_tag)
                                 take_inbox(l);
-                        else if (tag == &l->stored_tag)
-                                (void) eventfd_read(l->stored_fd, &(eventfd_t) { 0 });
                         else
                                 on_readable(l, tag, events[i].events);
                 }
@@ -309,17 +262,12 @@ static int loop_init(struct loop *l, struct server *s) {
         l->inbox.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (l->inbox.fd < 0)
                 return -errno;
-        l->stored_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-        if (l->stored_fd < 0)
-                return -errno;
         l->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
         if (l->epoll_fd < 0)
                 return -errno;
         r = watch(l, EPOLL_CTL_ADD, s->stop_fd, EPOLLIN, &l->stop_tag);
         if (r >= 0)
                 r = watch(l, EPOLL_CTL_ADD, l->inbox.fd, EPOLLIN, &l->inbox_tag);
-        if (r >= 0)
-                r = watch(l, EPOLL_CTL_ADD, l->stored_fd, EPOLLIN, &l->stored_tag);
         return r;
 }
 
@@ -329,8 +277,6 @@ static void loop_free(struct loop *l) {
                 (void) close(l->epoll_fd);
         if (l->inbox.fd >= 0)
                 (void) close(l->inbox.fd);
-        if (l->stored_fd >= 0)
-                (void) close(l->stored_fd);
         pthread_mutex_destroy(&l->inbox.lock);
 }
 
@@ -382,7 +328,7 @@ static int run_epoll(struct server *s) {
         if (!loops)
                 return -ENOMEM;
         for (; started < n; started++) {
-                loops[started].epoll_fd = loops[started].inbox.fd = loops[started].stored_fd = -1;
+                loops[started].epoll_fd = loops[started].inbox.fd = -1;
                 r = loop_init(&loops[started], s);
                 if (r >= 0)
                         r = -pthread_create(&loops[started].thread, NULL, loop_run, &loops[started]);

@@ -94,7 +94,7 @@ static void spawn(struct server *s, const struct accepted *a) {
                 mine.slot = NULL;
                 become_child(s);
                 sigprocmask(SIG_SETMASK, &saved, NULL);
-                connection_handle(s, &mine);
+                (void) connection_handle(s, &mine, false);
                 _exit(0);
         }
         sigprocmask(SIG_SETMASK, &saved, NULL);

@@ -94,9 +94,11 @@ static void *worker(void *arg) {
         struct queued *q;
 
         while ((q = take(p))) {
-                connection_handle(p->server, &q->connection);
+                bool done = connection_handle(p->server, &q->connection, true);
+
                 become_idle(p);
-                server_release(p->server, q->connection.slot);
+                if (done)
+                        server_release(p->server, q->connection.slot);
                 free(q);
         }
         return NULL;

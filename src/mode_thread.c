@@ -47,8 +47,8 @@ static void *connection_thread(void *arg) {
         struct job *job = arg;
         struct threads *t = job->owner;
 
-        connection_handle(t->server, &job->connection);
-        server_release(t->server, job->connection.slot);
+        if (connection_handle(t->server, &job->connection, true))
+                server_release(t->server, job->connection.slot);
         pthread_mutex_lock(&t->lock);
         job->next = t->finished;
         t->finished = job;
