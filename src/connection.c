@@ -14,6 +14,7 @@
 #include "events.h"
 #include "journal.h"
 #include "log.h"
+#include "pending.h"
 #include "stored.h"
 #include "tls.h"
 #include "util.h"
@@ -77,6 +78,8 @@ static void build_context(struct connection *c, const char *subject, const char 
 static void setup_framer(struct connection *c, bool nul_ends_line) {
         framer_init_framing(&c->framer, (size_t) c->config->max_message_size, c->config->framing,
                             nul_ends_line ? FRAMER_NUL_ENDS_LINE : 0);
+        if (c->pending)
+                framer_set_budget(&c->framer, c->server->pending, c->pending);
 }
 
 static int handshake_bound_ms(const struct connection *c) {
@@ -126,6 +129,8 @@ static int advance_handshake(struct connection *c) {
         return 1;
 }
 
+static void give_back(void *userdata);
+
 void connection_init(struct connection *c, struct server *s, const struct accepted *a) {
         assert(a->fd >= 0);
         memset(c, 0, sizeof(*c));
@@ -136,6 +141,7 @@ void connection_init(struct connection *c, struct server *s, const struct accept
         c->slot = a->slot;
         server_note_serving(s, c->slot);
         c->config = server_config_acquire(s);
+        c->pending = pending_join(s->pending, c->id, give_back, c);
         setup_framer(c, c->config->format == FORMAT_SYSLOG);
         if (a->tls)
                 start_tls(c);
@@ -162,6 +168,8 @@ void connection_done(struct connection *c) {
                 close(c->fd);
         c->fd = -1;
         framer_done(&c->framer);
+        pending_leave(c->server->pending, c->pending);
+        c->pending = NULL;
         entry_builder_done(&c->entry);
         server_config_release(c->config);
         c->config = NULL;
@@ -191,7 +199,10 @@ static void deliver(void *userdata, const struct framed_message *m) {
         int r;
 
         /* Before entry_build(), which spends m. */
-        if (m->truncated)
+        if (m->over_pending)
+                counters_report_pending_cut(c->server->counters, c->context, c->n_context, c->peer.name,
+                                            pending_limit(c->server->pending), m->size);
+        else if (m->truncated)
                 counters_report_truncated(c->server->counters, c->context, c->n_context, c->peer.name,
                                           (size_t) c->config->max_message_size, m->size);
         entry_build(&c->entry, m, &e);
@@ -234,6 +245,15 @@ static void confirm_sent(struct connection *c) {
         }
         c->delivered += n;
         atomic_fetch_add_explicit(&c->server->counters->messages, n, memory_order_relaxed);
+}
+
+/* The bound on pending bytes (pending.h) asks for the buffer back: the
+ * line so far goes to the journal like any message. */
+static void give_back(void *userdata) {
+        struct connection *c = userdata;
+
+        framer_give_back(&c->framer, deliver, c);
+        confirm_sent(c);
 }
 
 /* Bytes that count as progress for admission even without a message's end:
@@ -331,6 +351,8 @@ ssize_t connection_receive(struct connection *c, char *buffer, size_t size) {
 }
 
 void connection_trim(struct connection *c) {
+        if (framer_asked(&c->framer))
+                give_back(c);
         framer_trim(&c->framer);
         entry_builder_trim(&c->entry);
 }

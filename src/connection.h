@@ -36,6 +36,7 @@ struct connection {
         struct server *server;
         struct admission_slot *slot;    /* the server's; NULL in a process of its own */
         struct framer framer;
+        struct pending_entry *pending;  /* its part of max_pending_bytes; NULL: not bounded */
         const struct hark_config *config; /* the one in force when it opened */
         uint64_t received;              /* messages framed */
         uint64_t delivered;             /* of those, handed to the journal */

@@ -151,7 +151,8 @@ static void log_stopped(struct server *s, bool started) {
         char counters[512] = "nothing served";
 
         if (started)
-                counters_format_status(s->counters, admission_open(&s->admission), counters, sizeof(counters));
+                counters_format_status(s->counters, admission_open(&s->admission), pending_total(s->pending),
+                                       counters, sizeof(counters));
         log_event(LOG_INFO, EVENT_STOPPED, NULL, 0, "harkd stopped: %s", counters);
 }
 
