@@ -45,6 +45,12 @@ int it_wait_pid(pid_t pid, int timeout_ms);
 /* SIGKILL to pid (when > 0), and reaps it. */
 void it_kill_and_reap(pid_t pid);
 
+/* A "Key:" line of /proc/PID/status, in KiB (asserted to be there). */
+long it_proc_status_kib(pid_t pid, const char *key);
+
+/* The same summed over pid and its children (`fork` mode's connections). */
+long it_proc_tree_status_kib(pid_t pid, const char *key);
+
 /* The paths of the binaries under test ($HARKD, $HARK). */
 const char *it_harkd_path(void);
 const char *it_hark_path(void);
