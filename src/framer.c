@@ -138,20 +138,11 @@ static void emit_message(struct framer *f, size_t size, bool truncated, bool inc
         emit(userdata, &m);
 }
 
-/* Over the budget: the message takes what still fits the buffer paid for
- * (FRAMER_KEEP_CAPACITY at least, which counts against nothing, so that
- * something of it is logged), is emitted as far as it came, and its buffer
- * goes. Returns the bytes of data taken; the caller skips the rest. */
-static size_t cut_for_budget(struct framer *f, const char *data, size_t size, framer_emit_fn emit,
-                             void *userdata) {
-        size_t take;
+/* Emits the message so far as cut for the budget and frees its buffer;
+ * the caller skips the rest of it. */
+static void emit_cut(struct framer *f, framer_emit_fn emit, void *userdata) {
         struct framed_message m;
 
-        /* Failing, it leaves less room: nothing else. */
-        (void) reserve(f, min_size(FRAMER_KEEP_CAPACITY, f->max));
-        take = min_size(size, f->capacity - f->length);
-        if (take > 0)
-                copy_in(f, data, take);
         if (f->length > 0) {
                 m = (struct framed_message) { .data = message(f), .size = min_size(f->length, f->max),
                                               .truncated = true, .over_pending = true };
@@ -159,9 +150,24 @@ static size_t cut_for_budget(struct framer *f, const char *data, size_t size, fr
         }
         f->length = 0;
         free_buffer(f);
-        return take;
 }
 
+/* Over the budget: the message takes what still fits the buffer paid for
+ * (FRAMER_KEEP_CAPACITY at least, which counts against nothing, so that
+ * something of it is logged), and is cut there. Returns the bytes of data
+ * taken. */
+static size_t cut_for_budget(struct framer *f, const char *data, size_t size, framer_emit_fn emit,
+                             void *userdata) {
+        size_t take;
+
+        /* Failing, it leaves less room: nothing else. */
+        (void) reserve(f, min_size(FRAMER_KEEP_CAPACITY, f->max));
+        take = min_size(size, f->capacity - f->length);
+        if (take > 0)
+                copy_in(f, data, take);
+        emit_cut(f, emit, userdata);
+        return take;
+}
 
 /* ------------------------------------------------------------------------ */
 /* Lines. */
@@ -431,16 +437,19 @@ static int decide(struct framer *f, const char *data, size_t size, size_t *used,
 void framer_give_back(struct framer *f, framer_emit_fn emit, void *userdata) {
         size_t kept = f->length;
 
-        if (f->length > 0 && charge(f, f->capacity) > 0) {
-                (void) cut_for_budget(f, NULL, 0, emit, userdata);
-                if (f->current == FRAMING_OCTETS)
-                        skip_frame_rest(f, kept);
-                else
-                        f->discarding = true;
-        } else if (f->length == 0)
-                free_buffer(f);
-        else if (f->account)
-                pending_release(f->budget, f->account);
+        /* A small buffer counts for nothing: only the ask is answered. */
+        if (charge(f, f->capacity) == 0) {
+                if (f->account)
+                        pending_release(f->budget, f->account);
+                return;
+        }
+        emit_cut(f, emit, userdata);
+        if (kept == 0)
+                return;
+        if (f->current == FRAMING_OCTETS)
+                skip_frame_rest(f, kept);
+        else
+                f->discarding = true;
 }
 
 int framer_feed(struct framer *f, const char *data, size_t size, framer_emit_fn emit, void *userdata) {
@@ -480,13 +489,13 @@ int framer_finish(struct framer *f, framer_emit_fn emit, void *userdata) {
                 if (r < 0)
                         return r;
         }
-        switch (f->current) {
-        case FRAMING_LINES:
-                return finish_lines(f, emit, userdata);
-        case FRAMING_OCTETS:
-                return finish_octets(f, emit, userdata);
-        case FRAMING_AUTO:
-                break;
-        }
-        return 0;
+        r = 0;
+        if (f->current == FRAMING_LINES)
+                r = finish_lines(f, emit, userdata);
+        else if (f->current == FRAMING_OCTETS)
+                r = finish_octets(f, emit, userdata);
+        /* The stream is over: a large buffer would only be held, and counted
+         * against the budget, while the answer waits. */
+        framer_trim(f);
+        return r;
 }

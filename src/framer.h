@@ -133,7 +133,8 @@ void framer_done(struct framer *f);
 int framer_feed(struct framer *f, const char *data, size_t size, framer_emit_fn emit, void *userdata);
 
 /* The peer is done (closed, timed out, shutting down): emits what is left as a
- * final message (octets: the frame cut short, marked incomplete). The framer
+ * final message (octets: the frame cut short, marked incomplete) and frees a
+ * large buffer (as framer_trim()). The framer
  * may be fed again afterwards, in the framing it has chosen. Returns 0;
  * -EBADMSG after a framing error, or when the stream ended inside an octet
  * frame's MSG-LEN (those digits are no message); or -ENOMEM. */
