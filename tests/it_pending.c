@@ -179,7 +179,9 @@ static void test_longest_lines_are_cut(void **state) {
         } else {
                 /* At most one long line fits beside the short ones. */
                 assert_true(cut >= CLIENTS - SHORT_CLIENTS - 1);
-                assert_true(during - before < (BOUND + 4 * MIB) / 1024);
+                /* Freed memory stays in ASan's quarantine. */
+                if (IT_SANITIZER_FACTOR == 1)
+                        assert_true(during - before < (BOUND + 4 * MIB) / 1024);
                 assert_true(it_harkd_events((const char *const[]) { "MESSAGE_ID=" EVENT_PENDING_CUT, NULL }, NULL,
                                             1, JOURNAL_TIMEOUT_MS, NULL) >= 1);
         }

@@ -140,24 +140,11 @@ static void test_emfile_backs_off(void **state) {
         it_assert_harkd_stops(h, 8000);
 }
 
-/* Sanitizer runtimes spend far more per thread than harkd does (ASan keeps
- * shadow and fake stacks, TSan its own state); allow for that. */
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define SANITIZER_FACTOR 8
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define SANITIZER_FACTOR 8
-#endif
-#endif
-#ifndef SANITIZER_FACTOR
-#define SANITIZER_FACTOR 1
-#endif
-
 /* Idle connections, some in the middle of a line, with a large
  * max_message_size: none may cost a max-size buffer (300 of them would be
  * 2.4 GiB), and together they stay within a few tens of KiB each. */
 static void test_idle_connections_are_cheap(void **state) {
-        enum { IDLE = 300, MAX_MESSAGE = 8 * 1024 * 1024, GROWTH_LIMIT_KIB = 24 * 1024 * SANITIZER_FACTOR };
+        enum { IDLE = 300, MAX_MESSAGE = 8 * 1024 * 1024, GROWTH_LIMIT_KIB = 24 * 1024 * IT_SANITIZER_FACTOR };
         struct it_test *t = *state;
         /* `sequential` and `pool` read only the connections they serve: fill
          * the workers' hands too, then the rest wait unread. */
