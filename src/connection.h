@@ -91,7 +91,9 @@ void connection_done(struct connection *c);
 ssize_t connection_receive(struct connection *c, char *buffer, size_t size);
 
 /* Frees the buffers a connection between messages does not need: when it
- * has nothing more to read. */
+ * has nothing more to read. Also gives back the buffer of its unfinished
+ * message when max_pending_bytes asks for it (pending.h): after a wait that
+ * PENDING_SIGNAL interrupted, drivers call this. */
 void connection_trim(struct connection *c);
 
 /* Whether the peer has sent bytes that are not read yet. */
