@@ -97,6 +97,9 @@ static const struct config_key config_keys[] = {
         { "max_connections",    KEY_INT,         FIELD(max_connections),  NEW, 1, 1 << 20, .def_int = 1024 },
         { "max_connections_per_source", KEY_INT, FIELD(max_connections_per_source), NEW, 0, 1 << 20, .def_int = 0 },
         { "max_message_size",   KEY_INT,         FIELD(max_message_size), NEW, 1, MESSAGE_SIZE_MAX, .def_int = 65536 },
+        /* The default is what the defaults of the two above allow anyway
+         * (1024 × 64 KiB), and no max_message_size is larger. */
+        { "max_pending_bytes",  KEY_INT,         FIELD(max_pending_bytes), OPEN, 1, INT_MAX, .def_int = MESSAGE_SIZE_MAX },
         { "identifier",         KEY_STRING,      FIELD(identifier),       NEW, 1, 255, .def_string = "hark" },
         { "priority",           KEY_PRIORITY,    FIELD(priority),         NEW, 0, PRIORITY_MAX, .def_int = LOG_INFO },
         { "log_target",         KEY_CHOICE,      FIELD(log_target),       NEW, .def_int = LOG_TARGET_AUTO, CHOICES(log_target_names) },
@@ -574,6 +577,20 @@ static int check_tls(const struct hark_config *c, const struct origin *seen, con
         return 0;
 }
 
+/* All connections together must be able to hold one message of the
+ * largest size, or the bound would cut every message of that size. (The
+ * default is never smaller: it is MESSAGE_SIZE_MAX.) */
+static int check_pending(const struct hark_config *c, const struct origin *seen, const char *file,
+                         char error[CONFIG_ERROR_MAX]) {
+        struct origin o;
+
+        if (c->max_pending_bytes >= c->max_message_size)
+                return 0;
+        o = origin_of(seen, "max_pending_bytes", file);
+        return fail(error, &o, "%d is smaller than max_message_size (%d)", c->max_pending_bytes,
+                    c->max_message_size);
+}
+
 /* What harkd -t adds: host resolves as the listener will resolve it. */
 static int resolve_host(const struct hark_config *c, const struct origin *seen, const char *file,
                         char error[CONFIG_ERROR_MAX]) {
@@ -611,6 +628,8 @@ static int parse_source(struct hark_config *config, const struct config_source *
         r = apply_settings(&next, &cf, src, seen, error);
         if (r >= 0)
                 r = check_tls(&next, seen, name, error);
+        if (r >= 0)
+                r = check_pending(&next, seen, name, error);
         if (r >= 0 && resolve)
                 r = resolve_host(&next, seen, name, error);
         config_destroy(&cf);

@@ -45,6 +45,7 @@ struct hark_config {
         int max_connections;
         int max_connections_per_source; /* 0 = no limit */
         int max_message_size;
+        int max_pending_bytes;          /* all connections' unfinished messages together */
         char *identifier;
         int priority;                   /* syslog level 0..7 */
         enum log_target log_target;

@@ -17,6 +17,7 @@
 #include "events.h"
 #include "journal.h"
 #include "log.h"
+#include "pending.h"
 #include "stored.h"
 #include "tls.h"
 #include "util.h"
@@ -80,6 +81,8 @@ static void build_context(struct connection *c, const char *subject, const char 
 static void setup_framer(struct connection *c, bool nul_ends_line) {
         framer_init_framing(&c->framer, (size_t) c->config->max_message_size, c->config->framing,
                             nul_ends_line ? FRAMER_NUL_ENDS_LINE : 0);
+        if (c->pending)
+                framer_set_budget(&c->framer, c->server->pending, c->pending);
 }
 
 static int handshake_bound_ms(const struct connection *c) {
@@ -129,6 +132,8 @@ static int advance_handshake(struct connection *c) {
         return 1;
 }
 
+static void give_back(void *userdata);
+
 void connection_init(struct connection *c, struct server *s, const struct accepted *a) {
         assert(a->fd >= 0);
         memset(c, 0, sizeof(*c));
@@ -139,6 +144,7 @@ void connection_init(struct connection *c, struct server *s, const struct accept
         c->slot = a->slot;
         server_note_serving(s, c->slot);
         c->config = server_config_acquire(s);
+        c->pending = pending_join(s->pending, c->id, give_back, c);
         setup_framer(c, c->config->format == FORMAT_SYSLOG);
         journal_stream_init(&c->journal);
         if (a->tls)
@@ -167,6 +173,8 @@ void connection_done(struct connection *c) {
         c->fd = -1;
         journal_stream_close(&c->journal);
         framer_done(&c->framer);
+        pending_leave(c->server->pending, c->pending);
+        c->pending = NULL;
         entry_builder_done(&c->entry);
         server_config_release(c->config);
         c->config = NULL;
@@ -200,7 +208,10 @@ static void deliver(void *userdata, const struct framed_message *m) {
         int r;
 
         /* Before entry_build(), which spends m. */
-        if (m->truncated)
+        if (m->over_pending)
+                counters_report_pending_cut(c->server->counters, c->context, c->n_context, c->peer.name,
+                                            pending_limit(c->server->pending), m->size);
+        else if (m->truncated)
                 counters_report_truncated(c->server->counters, c->context, c->n_context, c->peer.name,
                                           (size_t) c->config->max_message_size, m->size);
         entry_build(&c->entry, m, &e);
@@ -238,6 +249,15 @@ static void count_lost(struct connection *c) {
 static void note_batch(struct connection *c) {
         journal_stream_note_drained(&c->journal);
         count_lost(c);
+}
+
+/* The bound on pending bytes (pending.h) asks for the buffer back: the
+ * line so far goes to the journal like any message. */
+static void give_back(void *userdata) {
+        struct connection *c = userdata;
+
+        framer_give_back(&c->framer, deliver, c);
+        note_batch(c);
 }
 
 /* Bytes that count as progress for admission even without a message's end:
@@ -336,6 +356,8 @@ ssize_t connection_receive(struct connection *c, char *buffer, size_t size) {
 }
 
 void connection_trim(struct connection *c) {
+        if (framer_asked(&c->framer))
+                give_back(c);
         framer_trim(&c->framer);
         entry_builder_trim(&c->entry);
 }

@@ -36,6 +36,7 @@ struct connection {
         struct server *server;
         struct admission_slot *slot;    /* the server's; NULL in a process of its own */
         struct framer framer;
+        struct pending_entry *pending;  /* its part of max_pending_bytes; NULL: not bounded */
         const struct hark_config *config; /* the one in force when it opened */
         uint64_t received;              /* messages framed */
         uint64_t delivered;             /* of those, handed to journald */
@@ -89,7 +90,9 @@ void connection_done(struct connection *c);
 ssize_t connection_receive(struct connection *c, char *buffer, size_t size);
 
 /* Frees the buffers a connection between messages does not need: when it
- * has nothing more to read. */
+ * has nothing more to read. Also gives back the buffer of its unfinished
+ * message when max_pending_bytes asks for it (pending.h): after a wait that
+ * PENDING_SIGNAL interrupted, drivers call this. */
 void connection_trim(struct connection *c);
 
 /* Whether the peer has sent bytes that are not read yet. */

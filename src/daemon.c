@@ -1,6 +1,7 @@
 #include "daemon.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -18,6 +19,12 @@
 #include "tls.h"
 #include "udp.h"
 #include "util.h"
+
+/* A freed message buffer must give its memory back for max_pending_bytes to
+ * bound harkd's size, not only its live bytes: glibc would raise its mmap
+ * threshold after the first large free and serve later buffers from arenas
+ * that keep freed memory. A fixed threshold keeps large buffers mmapped. */
+#define MMAP_THRESHOLD (128 * 1024)
 
 /* Each connection is a descriptor: the soft limit of 1024 that systemd and
  * shells hand out would cap max_connections well below what it says. */
@@ -151,7 +158,8 @@ static void log_stopped(struct server *s, bool started) {
         char counters[512] = "nothing served";
 
         if (started)
-                counters_format_status(s->counters, admission_open(&s->admission), counters, sizeof(counters));
+                counters_format_status(s->counters, admission_open(&s->admission), pending_total(s->pending),
+                                       counters, sizeof(counters));
         log_event(LOG_INFO, EVENT_STOPPED, NULL, 0, "harkd stopped: %s", counters);
 }
 
@@ -180,6 +188,8 @@ int daemon_main(const struct daemon_options *opts) {
         }
         log_setup(config.log_target);
         raise_fd_limit();
+        /* Failing, buffers are only kept longer. */
+        (void) mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD);
 
         listeners_init(&listeners);
         r = open_listeners(&config, &listeners);

@@ -6,10 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A buffer this small is kept across messages: it saves an allocation per
- * message and costs an idle connection little. */
-#define FRAMER_KEEP_CAPACITY 1024
-
 #define TEXT(x) #x
 #define EXPANDED_TEXT(x) TEXT(x)
 #define DIGITS_MAX_TEXT EXPANDED_TEXT(FRAMER_LENGTH_DIGITS_MAX)
@@ -25,6 +21,8 @@ static void reset(struct framer *f) {
                 .framing = f->framing,
                 .current = f->framing,
                 .flags = f->flags,
+                .budget = f->budget,
+                .account = f->account,
         };
 }
 
@@ -38,18 +36,37 @@ void framer_init(struct framer *f, size_t max_message_size) {
         framer_init_framing(f, max_message_size, FRAMING_LINES, 0);
 }
 
-void framer_done(struct framer *f) {
+void framer_set_budget(struct framer *f, struct pending *budget, struct pending_entry *entry) {
+        assert(!f->buffer && (!budget) == (!entry));
+        f->budget = budget;
+        f->account = entry;
+}
+
+/* What a buffer of capacity bytes counts against the budget: at most max
+ * (the byte after it is only ever a '\r' on its way out). */
+static size_t charge(const struct framer *f, size_t capacity) {
+        if (!f->budget || capacity <= FRAMER_KEEP_CAPACITY)
+                return 0;
+        return capacity < f->max ? capacity : f->max;
+}
+
+static void free_buffer(struct framer *f) {
+        if (charge(f, f->capacity) > 0 || (f->account && pending_asked(f->account)))
+                pending_release(f->budget, f->account);
         free(f->buffer);
+        f->buffer = NULL;
+        f->capacity = 0;
+}
+
+void framer_done(struct framer *f) {
+        free_buffer(f);
         reset(f);
 }
 
 void framer_trim(struct framer *f) {
         /* Only the buffer goes: a truncated message's tail may still be on its way. */
-        if (f->length == 0 && f->capacity > FRAMER_KEEP_CAPACITY) {
-                free(f->buffer);
-                f->buffer = NULL;
-                f->capacity = 0;
-        }
+        if (f->length == 0 && f->capacity > FRAMER_KEEP_CAPACITY)
+                free_buffer(f);
 }
 
 const char *const framing_names[FRAMING_COUNT] = {
@@ -67,8 +84,9 @@ static char *message(const struct framer *f) {
 }
 
 static int reserve(struct framer *f, size_t want) {
-        size_t capacity;
+        size_t capacity, more;
         char *b;
+        int r;
 
         if (want <= f->capacity)
                 return 0;
@@ -78,23 +96,35 @@ static int reserve(struct framer *f, size_t want) {
         /* max + 1: a line of exactly max bytes may still be followed by "\r\n". */
         if (capacity > f->max + 1)
                 capacity = f->max + 1;
+        more = charge(f, capacity) - charge(f, f->capacity);
+        if (more > 0 && (r = pending_grow(f->budget, f->account, more, f->length)) < 0)
+                return r;
         b = realloc(f->buffer, FRAMER_HEADROOM + capacity);
-        if (!b)
+        if (!b) {
+                if (more > 0)
+                        pending_shrink(f->budget, f->account, more);
                 return -ENOMEM;
+        }
         f->buffer = b;
         f->capacity = capacity;
         return 0;
 }
 
+static void copy_in(struct framer *f, const char *data, size_t size) {
+        memcpy(message(f) + f->length, data, size);
+        f->length += size;
+        if (f->account)
+                pending_note_length(f->account, f->length);
+}
+
 /* Appends size bytes to the message in the buffer; the caller has made sure
- * they fit in max + 1. */
+ * they fit in max + 1. -ENOBUFS: the budget does not let the buffer grow. */
 static int append(struct framer *f, const char *data, size_t size) {
         int r = reserve(f, f->length + size);
 
         if (r < 0)
                 return r;
-        memcpy(message(f) + f->length, data, size);
-        f->length += size;
+        copy_in(f, data, size);
         return 0;
 }
 
@@ -108,6 +138,36 @@ static void emit_message(struct framer *f, size_t size, bool truncated, bool inc
         emit(userdata, &m);
 }
 
+/* Emits the message so far as cut for the budget and frees its buffer;
+ * the caller skips the rest of it. */
+static void emit_cut(struct framer *f, framer_emit_fn emit, void *userdata) {
+        struct framed_message m;
+
+        if (f->length > 0) {
+                m = (struct framed_message) { .data = message(f), .size = min_size(f->length, f->max),
+                                              .truncated = true, .over_pending = true };
+                emit(userdata, &m);
+        }
+        f->length = 0;
+        free_buffer(f);
+}
+
+/* Over the budget: the message takes what still fits the buffer paid for
+ * (FRAMER_KEEP_CAPACITY at least, which counts against nothing, so that
+ * something of it is logged), and is cut there. Returns the bytes of data
+ * taken. */
+static size_t cut_for_budget(struct framer *f, const char *data, size_t size, framer_emit_fn emit,
+                             void *userdata) {
+        size_t take;
+
+        /* Failing, it leaves less room: nothing else. */
+        (void) reserve(f, min_size(FRAMER_KEEP_CAPACITY, f->max));
+        take = min_size(size, f->capacity - f->length);
+        if (take > 0)
+                copy_in(f, data, take);
+        emit_cut(f, emit, userdata);
+        return take;
+}
 
 /* ------------------------------------------------------------------------ */
 /* Lines. */
@@ -139,6 +199,11 @@ static int append_line(struct framer *f, const char *data, size_t size, framer_e
                 return 0;
         take = min_size(size, f->max + 1 - f->length);
         r = append(f, data, take);
+        if (r == -ENOBUFS) {
+                (void) cut_for_budget(f, data, take, emit, userdata);
+                f->discarding = true;
+                return 0;
+        }
         if (r < 0)
                 return r;
         /* The byte after max may only be the '\r' of a "\r\n"; anything else, or
@@ -249,6 +314,15 @@ static int fail(struct framer *f, const char *reason) {
         return f->error;
 }
 
+/* The frame was emitted with its first `kept` bytes; the rest is skipped. */
+static void skip_frame_rest(struct framer *f, size_t kept) {
+        assert(kept < f->frame_size);
+        f->skip = f->frame_size - kept;
+        f->length = 0;
+        f->frame_size = 0;
+        f->octet_state = FRAMER_OCTET_SKIP;
+}
+
 /* Takes bytes of the current frame's MSG from data[0..size), *used of them
  * (at least one: max >= 1), and emits the frame once it has all it keeps. */
 static int frame_data(struct framer *f, const char *data, size_t size, size_t *used, framer_emit_fn emit,
@@ -257,6 +331,13 @@ static int frame_data(struct framer *f, const char *data, size_t size, size_t *u
         size_t take = min_size(want - f->length, size);
         int r = append(f, data, take);
 
+        if (r == -ENOBUFS) {
+                size_t kept = f->length;
+
+                *used = cut_for_budget(f, data, take, emit, userdata);
+                skip_frame_rest(f, kept + *used);
+                return 0;
+        }
         if (r < 0)
                 return r;
         *used = take;
@@ -270,7 +351,8 @@ static int frame_data(struct framer *f, const char *data, size_t size, size_t *u
         return 0;
 }
 
-/* Every step takes at least one byte or fails: no input keeps it looping. */
+/* Every step takes at least one byte, fails, or (cut for the budget) moves
+ * on to skipping, which takes one: no input keeps it looping. */
 static int feed_octets(struct framer *f, const char *data, size_t size, framer_emit_fn emit, void *userdata) {
         while (size > 0) {
                 const char *reason;
@@ -294,7 +376,7 @@ static int feed_octets(struct framer *f, const char *data, size_t size, framer_e
                                 f->octet_state = FRAMER_OCTET_LENGTH;
                         break;
                 }
-                assert(used > 0);
+                assert(used > 0 || f->octet_state == FRAMER_OCTET_SKIP);
                 data += used;
                 size -= used;
         }
@@ -352,12 +434,32 @@ static int decide(struct framer *f, const char *data, size_t size, size_t *used,
 
 /* ------------------------------------------------------------------------ */
 
+void framer_give_back(struct framer *f, framer_emit_fn emit, void *userdata) {
+        size_t kept = f->length;
+
+        /* A small buffer counts for nothing: only the ask is answered. */
+        if (charge(f, f->capacity) == 0) {
+                if (f->account)
+                        pending_release(f->budget, f->account);
+                return;
+        }
+        emit_cut(f, emit, userdata);
+        if (kept == 0)
+                return;
+        if (f->current == FRAMING_OCTETS)
+                skip_frame_rest(f, kept);
+        else
+                f->discarding = true;
+}
+
 int framer_feed(struct framer *f, const char *data, size_t size, framer_emit_fn emit, void *userdata) {
         size_t used;
         int r;
 
         if (f->error)
                 return f->error;
+        if (framer_asked(f))
+                framer_give_back(f, emit, userdata);
         if (f->current == FRAMING_AUTO) {
                 r = decide(f, data, size, &used, emit, userdata);
                 if (r < 0)
@@ -387,13 +489,13 @@ int framer_finish(struct framer *f, framer_emit_fn emit, void *userdata) {
                 if (r < 0)
                         return r;
         }
-        switch (f->current) {
-        case FRAMING_LINES:
-                return finish_lines(f, emit, userdata);
-        case FRAMING_OCTETS:
-                return finish_octets(f, emit, userdata);
-        case FRAMING_AUTO:
-                break;
-        }
-        return 0;
+        r = 0;
+        if (f->current == FRAMING_LINES)
+                r = finish_lines(f, emit, userdata);
+        else if (f->current == FRAMING_OCTETS)
+                r = finish_octets(f, emit, userdata);
+        /* The stream is over: a large buffer would only be held, and counted
+         * against the budget, while the answer waits. */
+        framer_trim(f);
+        return r;
 }

@@ -23,6 +23,12 @@
  * yields what arrived of it, marked incomplete; a stream that ends inside a
  * MSG-LEN is a framing error.
  *
+ * With a budget (framer_set_budget(); max_pending_bytes) a buffer larger
+ * than FRAMER_KEEP_CAPACITY counts against it. When the buffer cannot grow
+ * within the budget, or the budget asks for it back (framer_give_back()),
+ * the message so far is emitted marked truncated and over_pending, and the
+ * rest of it is skipped as for a message longer than max.
+ *
  * Auto (FRAMING_AUTO). Decided once, by the first bytes of the stream: octets
  * if it starts with a well-formed MSG-LEN and SP (a digit 1-9, at most
  * FRAMER_LENGTH_DIGITS_MAX digits in all, then a space), lines on the first
@@ -44,6 +50,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "pending.h"
+
 /* Every emitted message has this many writable bytes in front of it, so the
  * journal sink can put "MESSAGE=" there: journal_send() wants each field as
  * one contiguous "NAME=value" buffer, and this saves a second copy per message. */
@@ -54,6 +62,11 @@
  * with longer messages than ours is truncated rather than cut off; and the
  * length fits in 32 bits, so it can never wrap. */
 #define FRAMER_LENGTH_DIGITS_MAX 9
+
+/* A buffer this small is kept across messages (it saves an allocation per
+ * message and costs an idle connection little), and counts against no
+ * budget. */
+#define FRAMER_KEEP_CAPACITY 1024
 
 enum framing {
         FRAMING_LINES,          /* 0: what a zeroed or framer_init()ed framer does */
@@ -70,6 +83,7 @@ struct framed_message {
         size_t size;            /* 1 to max */
         bool truncated;         /* the message is longer than max; data is its first max bytes */
         bool incomplete;        /* octets: the stream ended inside the frame; data is what arrived */
+        bool over_pending;      /* truncated for the budget, not for max (then also truncated) */
 };
 
 /* Called once per message; the message is valid only during the call. */
@@ -96,6 +110,8 @@ struct framer {
         size_t skip;            /* bytes of a truncated frame still to discard */
         int error;              /* -EBADMSG after a framing error, else 0 */
         const char *error_reason;
+        struct pending *budget; /* NULL: none */
+        struct pending_entry *account;
 };
 
 /* Lines framing, NUL is data: the wire protocol as it was before framings. */
@@ -103,6 +119,9 @@ void framer_init(struct framer *f, size_t max_message_size);
 
 /* A framer of the given framing and FRAMER_* flags; max_message_size >= 1. */
 void framer_init_framing(struct framer *f, size_t max_message_size, enum framing framing, unsigned flags);
+
+/* The buffer counts against budget, as entry's (NULL: against none). */
+void framer_set_budget(struct framer *f, struct pending *budget, struct pending_entry *entry);
 
 /* Frees the buffer and forgets the stream (an auto framer decides again, an
  * error is cleared); the settings stay. Safe to call twice. */
@@ -114,7 +133,8 @@ void framer_done(struct framer *f);
 int framer_feed(struct framer *f, const char *data, size_t size, framer_emit_fn emit, void *userdata);
 
 /* The peer is done (closed, timed out, shutting down): emits what is left as a
- * final message (octets: the frame cut short, marked incomplete). The framer
+ * final message (octets: the frame cut short, marked incomplete) and frees a
+ * large buffer (as framer_trim()). The framer
  * may be fed again afterwards, in the framing it has chosen. Returns 0;
  * -EBADMSG after a framing error, or when the stream ended inside an octet
  * frame's MSG-LEN (those digits are no message); or -ENOMEM. */
@@ -123,6 +143,15 @@ int framer_finish(struct framer *f, framer_emit_fn emit, void *userdata);
 /* Releases the message buffer when it holds nothing and is large, so an idle
  * connection does not keep a max-size buffer. */
 void framer_trim(struct framer *f);
+
+/* The budget asked for the buffer back: emits the message so far (if any)
+ * as truncated and over_pending, skips the rest of it, frees the buffer. */
+void framer_give_back(struct framer *f, framer_emit_fn emit, void *userdata);
+
+/* Whether the budget asks for the buffer back. */
+static inline bool framer_asked(const struct framer *f) {
+        return f->account && pending_asked(f->account);
+}
 
 /* FRAMING_LINES or FRAMING_OCTETS; FRAMING_AUTO while an auto framer has not
  * decided yet (no bytes, or only the digits of what may be a MSG-LEN). */

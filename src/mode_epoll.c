@@ -238,6 +238,11 @@ static void *loop_run(void *arg) {
                 if (loop_done(l))
                         break;
                 n = epoll_wait(l->epoll_fd, events, EVENTS_PER_WAIT, timeout);
+                /* Maybe PENDING_SIGNAL: another loop asks one of these for
+                 * its buffer (pending.h), which connection_trim() gives. */
+                if (n < 0 && errno == EINTR)
+                        for (struct connection *c = l->pending.head; c; c = c->next)
+                                connection_trim(c);
                 for (int i = 0; i < n; i++) {
                         void *tag = events[i].data.ptr;
 

@@ -12,6 +12,7 @@
 #include "journal.h"
 #include "log.h"
 #include "mode.h"
+#include "pending.h"
 #include "stored.h"
 #include "util.h"
 
@@ -48,7 +49,9 @@ static void reap(struct server *s) {
         pid_t pid;
         int status;
 
-        while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+        while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+                /* Killed, it could not give back what it held. */
+                pending_forget_process(s->pending, pid);
                 for (size_t i = 0; i < c->n; i++)
                         if (c->list[i].pid == pid) {
                                 if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
@@ -58,6 +61,7 @@ static void reap(struct server *s) {
                                 c->list[i] = c->list[--c->n];
                                 break;
                         }
+        }
 }
 
 /* The child must not share the parent's event counters: a signal to one
@@ -130,6 +134,7 @@ static int run_fork(struct server *s) {
                 /* Killed, they end at once: collect them and their slots. */
                 for (size_t i = 0; i < children.n; i++) {
                         (void) waitpid(children.list[i].pid, NULL, 0);
+                        pending_forget_process(s->pending, children.list[i].pid);
                         server_release(s, children.list[i].slot);
                 }
         }

@@ -129,6 +129,9 @@ int server_init(struct server *s, const char *config_path, struct hark_config *c
                 return -ENOMEM;
         }
         s->counters = &s->shared->counters;
+        s->pending = pending_new((size_t) s->config->max_pending_bytes);
+        if (!s->pending)
+                return -ENOMEM;
         atomic_init(&s->shared->next_connection_id, 1);
         atomic_init(&s->shared->idle_timeout_ms, idle_timeout_ms(s->config));
         r = admission_init(&s->admission, (unsigned) s->config->max_connections,
@@ -147,6 +150,8 @@ void server_done(struct server *s) {
                 signal_target = NULL;
         stored_stop();
         admission_done(&s->admission);
+        pending_free(s->pending);
+        s->pending = NULL;
         if (s->shared)
                 munmap(s->shared, sizeof(*s->shared));
         s->shared = NULL;
@@ -181,7 +186,8 @@ static void on_signal(int signo) {
         int saved_errno = errno;
         struct server *s = signal_target;
 
-        if (!s)
+        /* PENDING_SIGNAL only interrupts a wait (see pending.h). */
+        if (!s || signo == PENDING_SIGNAL)
                 return;
         if (signo == SIGHUP)
                 atomic_store(&s->reload_requested, true);
@@ -193,7 +199,7 @@ static void on_signal(int signo) {
 }
 
 int server_handle_signals(struct server *s) {
-        static const int handled[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD };
+        static const int handled[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD, PENDING_SIGNAL };
         /* SA_RESTART: a blocking journal write goes on after the handler. The
          * wait loops see EINTR from poll(2) anyway, and look at the flags. */
         struct sigaction sa = { .sa_handler = on_signal, .sa_flags = SA_RESTART };
@@ -443,9 +449,11 @@ static void reload(struct server *s) {
         /* Settings marked RELOAD_OPEN_CONNECTIONS in the key table reach open
          * connections here; the others reach new ones through the snapshot. */
         assert(hark_config_reload_kind("timeout") == RELOAD_OPEN_CONNECTIONS);
+        assert(hark_config_reload_kind("max_pending_bytes") == RELOAD_OPEN_CONNECTIONS);
         atomic_store(&s->shared->idle_timeout_ms, idle_timeout_ms(installed));
         admission_set_limits(&s->admission, (unsigned) installed->max_connections,
                              (unsigned) installed->max_connections_per_source);
+        pending_set_limit(s->pending, (size_t) installed->max_pending_bytes);
 
         log_setup(installed->log_target);
         log_event(LOG_INFO, EVENT_RELOADED, NULL, 0, "Reloaded configuration from %s%s", s->config_path,
@@ -456,7 +464,8 @@ static void reload(struct server *s) {
 static void send_status(struct server *s) {
         char text[512];
 
-        counters_format_status(s->counters, admission_open(&s->admission), text, sizeof(text));
+        counters_format_status(s->counters, admission_open(&s->admission), pending_total(s->pending), text,
+                               sizeof(text));
         notify_status(text);
 }
 

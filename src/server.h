@@ -13,6 +13,7 @@
 #include "config.h"
 #include "listener.h"
 #include "net.h"
+#include "pending.h"
 #include "stats.h"
 
 /* How long open connections may go on after SIGTERM before harkd reads what
@@ -74,6 +75,7 @@ struct server {
         atomic_uint waiting_for_worker;
         struct server_shared *shared;
         struct counters *counters;      /* &shared->counters */
+        struct pending *pending;        /* max_pending_bytes, shared like shared */
         long long accept_resume_ms;     /* server_accept(): after EMFILE, wait until then */
         long long accept_warned_ms;
         /* Accepted sockets inherit TCP keepalive from these listeners

@@ -20,21 +20,6 @@ static bool mode_is(const char *mode) {
         return strcmp(it_mode, mode) == 0;
 }
 
-static long proc_status_kib(pid_t pid, const char *key) {
-        char path[64], *text, *line;
-        long value = -1;
-
-        snprintf(path, sizeof(path), "/proc/%d/status", (int) pid);
-        text = it_read_file(path, NULL);
-        assert_non_null(text);
-        line = strstr(text, key);
-        if (line)
-                value = strtol(line + strlen(key), NULL, 10);
-        free(text);
-        assert_true(value >= 0);
-        return value;
-}
-
 /* utime + stime of pid, in clock ticks. */
 static long cpu_ticks(pid_t pid) {
         char path[64], *text, *p;
@@ -155,24 +140,11 @@ static void test_emfile_backs_off(void **state) {
         it_assert_harkd_stops(h, 8000);
 }
 
-/* Sanitizer runtimes spend far more per thread than harkd does (ASan keeps
- * shadow and fake stacks, TSan its own state); allow for that. */
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define SANITIZER_FACTOR 8
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define SANITIZER_FACTOR 8
-#endif
-#endif
-#ifndef SANITIZER_FACTOR
-#define SANITIZER_FACTOR 1
-#endif
-
 /* Idle connections, some in the middle of a line, with a large
  * max_message_size: none may cost a max-size buffer (300 of them would be
  * 2.4 GiB), and together they stay within a few tens of KiB each. */
 static void test_idle_connections_are_cheap(void **state) {
-        enum { IDLE = 300, MAX_MESSAGE = 8 * 1024 * 1024, GROWTH_LIMIT_KIB = 24 * 1024 * SANITIZER_FACTOR };
+        enum { IDLE = 300, MAX_MESSAGE = 8 * 1024 * 1024, GROWTH_LIMIT_KIB = 24 * 1024 * IT_SANITIZER_FACTOR };
         struct it_test *t = *state;
         /* `sequential` and `pool` read only the connections they serve: fill
          * the workers' hands too, then the rest wait unread. */
@@ -181,7 +153,7 @@ static void test_idle_connections_are_cheap(void **state) {
         int fds[IDLE];
         long before, after;
 
-        before = proc_status_kib(h->pid, "VmRSS:");
+        before = it_proc_status_kib(h->pid, "VmRSS:");
         for (int i = 0; i < IDLE; i++) {
                 fds[i] = it_connect(h->host, h->port, 5000);
                 assert_true(fds[i] >= 0);
@@ -189,7 +161,7 @@ static void test_idle_connections_are_cheap(void **state) {
         }
         /* Every connection open, its bytes received and framed. */
         it_sleep_ms(1000);
-        after = proc_status_kib(h->pid, "VmRSS:");
+        after = it_proc_status_kib(h->pid, "VmRSS:");
         for (int i = 0; i < IDLE; i++)
                 close(fds[i]);
         if (after - before > GROWTH_LIMIT_KIB)
@@ -213,10 +185,10 @@ static void test_endless_line_is_bounded(void **state) {
         assert_non_null(chunk);
         memset(chunk, 'x', CHUNK);
         fd = it_test_connect(t, h->host, h->port);
-        before = proc_status_kib(h->pid, "VmRSS:");
+        before = it_proc_status_kib(h->pid, "VmRSS:");
         for (size_t sent = 0; sent < SENT; sent += CHUNK)
                 assert_int_equal(it_send(fd, chunk, CHUNK), 0);
-        after = proc_status_kib(h->pid, "VmRSS:");
+        after = it_proc_status_kib(h->pid, "VmRSS:");
         free(chunk);
         assert_int_equal(it_send_str(fd, "\nnext line\n"), 0);
         assert_int_equal(it_finish(fd, &confirmed, 10000), 0);

@@ -265,3 +265,48 @@ int it_exit_code(const struct it_proc *p) {
         fprintf(stderr, "support: stdout: %s\nstderr: %s\n", p->out ? p->out : "", p->err ? p->err : "");
         return -1;
 }
+
+/* -1 when pid has no such line, or no status (it has just ended). */
+static long status_kib(pid_t pid, const char *key) {
+        char path[64], *text, *line;
+        long value = -1;
+
+        snprintf(path, sizeof(path), "/proc/%d/status", (int) pid);
+        text = it_read_file(path, NULL);
+        if (!text)
+                return -1;
+        line = strstr(text, key);
+        if (line)
+                value = strtol(line + strlen(key), NULL, 10);
+        free(text);
+        return value;
+}
+
+long it_proc_status_kib(pid_t pid, const char *key) {
+        long value = status_kib(pid, key);
+
+        assert_true(value >= 0);
+        return value;
+}
+
+long it_proc_tree_status_kib(pid_t pid, const char *key) {
+        char path[64], *text, *p, *end;
+        long total = it_proc_status_kib(pid, key);
+
+        /* fork(2) is called by the main thread, whose children these are. */
+        snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int) pid, (int) pid);
+        text = it_read_file(path, NULL);
+        assert_non_null(text);
+        for (p = text; *p; p = end) {
+                long child = strtol(p, &end, 10), value;
+
+                if (end == p)
+                        break;
+                /* One that has just ended holds nothing. */
+                value = status_kib((pid_t) child, key);
+                if (value > 0)
+                        total += value;
+        }
+        free(text);
+        return total;
+}

@@ -45,6 +45,27 @@ int it_wait_pid(pid_t pid, int timeout_ms);
 /* SIGKILL to pid (when > 0), and reaps it. */
 void it_kill_and_reap(pid_t pid);
 
+/* How much more memory a process takes under the sanitizer this build has
+ * (harkd's and the tests' are built alike): their runtimes spend far more
+ * per thread than harkd does (ASan keeps shadow and fake stacks, TSan its
+ * own state), and ASan keeps freed memory in quarantine. 1 without. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define IT_SANITIZER_FACTOR 8
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define IT_SANITIZER_FACTOR 8
+#endif
+#endif
+#ifndef IT_SANITIZER_FACTOR
+#define IT_SANITIZER_FACTOR 1
+#endif
+
+/* A "Key:" line of /proc/PID/status, in KiB (asserted to be there). */
+long it_proc_status_kib(pid_t pid, const char *key);
+
+/* The same summed over pid and its children (`fork` mode's connections). */
+long it_proc_tree_status_kib(pid_t pid, const char *key);
+
 /* The paths of the binaries under test ($HARKD, $HARK). */
 const char *it_harkd_path(void);
 const char *it_hark_path(void);

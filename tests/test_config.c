@@ -125,6 +125,7 @@ static void assert_config_equal(const char *context, const struct hark_config *g
         check_int(context, "max_connections_per_source", got->max_connections_per_source,
                    want->max_connections_per_source);
         check_int(context, "max_message_size", got->max_message_size, want->max_message_size);
+        check_int(context, "max_pending_bytes", got->max_pending_bytes, want->max_pending_bytes);
         check_string(context, "identifier", got->identifier, want->identifier);
         check_int(context, "priority", got->priority, want->priority);
         check_int(context, "log_target", got->log_target, want->log_target);
@@ -178,6 +179,7 @@ static void init_sets_every_default(void **state) {
         assert_int_equal(x->config.max_connections, 1024);
         assert_int_equal(x->config.max_connections_per_source, 0);
         assert_int_equal(x->config.max_message_size, 65536);
+        assert_int_equal(x->config.max_pending_bytes, 64 * 1024 * 1024);
         assert_string_equal(x->config.identifier, "hark");
         assert_int_equal(x->config.priority, 6);
         assert_int_equal(x->config.log_target, LOG_TARGET_AUTO);
@@ -253,6 +255,8 @@ static const struct accepted_case accepted_cases[] = {
         INT("max_connections_per_source = 1048576;", max_connections_per_source, 1 << 20),
         INT("max_message_size = 1;", max_message_size, 1),
         INT("max_message_size = 67108864;", max_message_size, 64 * 1024 * 1024),
+        INT("max_pending_bytes = 65536;", max_pending_bytes, 65536),
+        INT("max_pending_bytes = 2147483647;", max_pending_bytes, INT_MAX),
         STRING("identifier = \"my-app\";", identifier, "my-app"),
         STRING("identifier = \"h\\xc3\\xb6rbar\";", identifier, "h\xc3\xb6rbar"),
         INT("priority = \"emerg\";", priority, 0),
@@ -389,6 +393,10 @@ static const struct refused_case refused_cases[] = {
           NAME ":1: max_connections_per_source: 1048577 is out of range (0-1048576)" },
         { "max_message_size = 0;", NAME ":1: max_message_size: 0 is out of range (1-67108864)" },
         { "max_message_size = 67108865;", NAME ":1: max_message_size: 67108865 is out of range (1-67108864)" },
+        { "max_pending_bytes = 0;", NAME ":1: max_pending_bytes: 0 is out of range (1-2147483647)" },
+        { "max_pending_bytes = 65535;", NAME ":1: max_pending_bytes: 65535 is smaller than max_message_size (65536)" },
+        { "max_message_size = 1024;\nmax_pending_bytes = 1000;\n",
+          NAME ":2: max_pending_bytes: 1000 is smaller than max_message_size (1024)" },
 
         /* Choices. */
         { "concurrency = \"threads\";",
