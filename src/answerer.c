@@ -16,24 +16,29 @@
  * stored.c, when a waiting connection has more entries stored). */
 static struct {
         pthread_mutex_t lock;
-        bool started;
+        bool started, stopping;
+        pthread_t thread;
         int wake_fd;
         struct list inbox;
 } answerer = { .lock = PTHREAD_MUTEX_INITIALIZER, .wake_fd = -1 };
 
-/* Moves what was handed over into waiting, the thread's own list. */
-static void take_inbox(struct list *waiting) {
+/* Moves what was handed over into waiting, the thread's own list; returns
+ * whether the answerer is to stop once that is empty. */
+static bool take_inbox(struct list *waiting) {
         struct connection *c, *next;
+        bool stopping;
 
         pthread_mutex_lock(&answerer.lock);
         c = answerer.inbox.head;
         answerer.inbox = (struct list) { 0 };
+        stopping = answerer.stopping;
         pthread_mutex_unlock(&answerer.lock);
         for (; c; c = next) {
                 next = c->next;
                 connection_list_append(waiting, c);
                 stored_add_waiter(c->id, answerer.wake_fd);
         }
+        return stopping;
 }
 
 /* Answers the connections whose count is known; returns how long the
@@ -65,9 +70,11 @@ static void *answerer_run(void *arg) {
         for (;;) {
                 long long timeout;
                 struct pollfd pfd = { .fd = answerer.wake_fd, .events = POLLIN };
+                bool stopping = take_inbox(&waiting);
 
-                take_inbox(&waiting);
                 timeout = answer_ready(&waiting);
+                if (stopping && !waiting.head)
+                        break;
                 if (ppoll(&pfd, 1, timeout < 0 ? NULL : &(struct timespec) { timeout / 1000000,
                                                                           timeout % 1000000 * 1000 }, NULL) > 0)
                         (void) eventfd_read(answerer.wake_fd, &(eventfd_t) { 0 });
@@ -75,14 +82,13 @@ static void *answerer_run(void *arg) {
         return NULL;
 }
 
-/* Under answerer.lock. A thread that lives as long as the process: its
- * connections hold slots, so a stop waits for them (within the drain bound
- * and its grace), as for any other. */
+/* Under answerer.lock. Its connections hold slots, so a stop waits for
+ * them (within the drain bound and its grace), as for any other. */
 static int start_locked(void) {
-        pthread_attr_t attr;
-        pthread_t thread;
         int r;
 
+        if (answerer.stopping)
+                return -ECANCELED;
         if (answerer.started)
                 return 0;
         if (answerer.wake_fd < 0) {
@@ -90,12 +96,7 @@ static int start_locked(void) {
                 if (answerer.wake_fd < 0)
                         return -errno;
         }
-        r = -pthread_attr_init(&attr);
-        if (r == 0) {
-                (void) pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-                r = -pthread_create(&thread, &attr, answerer_run, NULL);
-                (void) pthread_attr_destroy(&attr);
-        }
+        r = -pthread_create(&answerer.thread, NULL, answerer_run, NULL);
         answerer.started = r == 0;
         return r;
 }
@@ -115,4 +116,20 @@ int answerer_take(struct connection *c) {
         if (r == 0 && was_empty)
                 (void) eventfd_write(answerer.wake_fd, 1);
         return r;
+}
+
+void answerer_stop(void) {
+        bool started;
+
+        pthread_mutex_lock(&answerer.lock);
+        answerer.stopping = true;
+        started = answerer.started;
+        pthread_mutex_unlock(&answerer.lock);
+        if (!started)
+                return;
+        (void) eventfd_write(answerer.wake_fd, 1);
+        (void) pthread_join(answerer.thread, NULL);
+        pthread_mutex_lock(&answerer.lock);
+        answerer.started = false;
+        pthread_mutex_unlock(&answerer.lock);
 }

@@ -13,3 +13,8 @@
  * Returns 0, or -errno when it cannot (no thread): then c is still the
  * caller's. */
 int answerer_take(struct connection *c);
+
+/* Once no connection is left to serve: waits for the answerer to answer
+ * what it holds (each within its bound) and to end, before the server it
+ * gives slots back to goes. */
+void answerer_stop(void);

@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "answerer.h"
 #include "connection.h"
 #include "events.h"
 #include "journal.h"
@@ -221,6 +222,7 @@ int daemon_main(const struct daemon_options *opts) {
                             DRAIN_GRACE_MS);
                 _exit(0);
         }
+        answerer_stop();
         server_done(&server);
         return r < 0 ? 1 : 0;
 }
