@@ -1,4 +1,4 @@
-/* sources: src/config.c src/config_source.c src/framer.c src/allowlist.c */
+/* sources: src/config.c src/config_source.c src/framer.c src/pending.c src/allowlist.c */
 /* libFuzzer target: the config parser (src/config.c, reading through
  * src/config_source.c), hark_config_load_string() on arbitrary text:
  * harkd's own scan of the text (comments, strings,

@@ -1,4 +1,4 @@
-/* sources: src/framer.c */
+/* sources: src/framer.c src/pending.c */
 /* libFuzzer target: lines framing, with NUL as data and with NUL as an end,
  * and auto on the same input, at max 64 and at a max of 1 to 8; each checked
  * against the model in framer-fuzz.h, fed whole, in chunks the input picks
