@@ -82,22 +82,20 @@ static void *answerer_run(void *arg) {
         return NULL;
 }
 
-/* Under answerer.lock. Its connections hold slots, so a stop waits for
- * them (within the drain bound and its grace), as for any other. */
-static int start_locked(void) {
-        int r;
+int answerer_start(void) {
+        int r = 0;
 
-        if (answerer.stopping)
-                return -ECANCELED;
-        if (answerer.started)
-                return 0;
-        if (answerer.wake_fd < 0) {
+        pthread_mutex_lock(&answerer.lock);
+        assert(!answerer.started);
+        answerer.stopping = false;
+        if (answerer.wake_fd < 0)
                 answerer.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-                if (answerer.wake_fd < 0)
-                        return -errno;
-        }
-        r = -pthread_create(&answerer.thread, NULL, answerer_run, NULL);
+        if (answerer.wake_fd < 0)
+                r = -errno;
+        else
+                r = -pthread_create(&answerer.thread, NULL, answerer_run, NULL);
         answerer.started = r == 0;
+        pthread_mutex_unlock(&answerer.lock);
         return r;
 }
 
@@ -107,7 +105,9 @@ int answerer_take(struct connection *c) {
 
         assert(c->answer_waits && !c->list);
         pthread_mutex_lock(&answerer.lock);
-        r = start_locked();
+        /* Its connections hold slots, so a stop waits for them (within the
+         * drain bound and its grace), as for any other. */
+        r = !answerer.started ? -ENOTCONN : answerer.stopping ? -ECANCELED : 0;
         if (r == 0) {
                 was_empty = !answerer.inbox.head;
                 connection_list_append(&answerer.inbox, c);

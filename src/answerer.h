@@ -7,11 +7,17 @@
 
 #include "connection.h"
 
+/* Starts the thread, before any connection is served: later, its
+ * descriptor and thread would be asked for when harkd may have run out of
+ * both (EMFILE under a flood), and answers would be given too early.
+ * Returns 0 or -errno. */
+int answerer_start(void);
+
 /* Takes over c, which connection_end_waits() said waits: a connection of
  * the heap, removed from any driver's list and no longer watched. The
  * answerer answers it, frees it and gives its slot back (connection_free()).
- * Returns 0, or -errno when it cannot (no thread): then c is still the
- * caller's. */
+ * Returns 0, or -errno when it cannot (not started, or stopping): then c is
+ * still the caller's. */
 int answerer_take(struct connection *c);
 
 /* Once no connection is left to serve: waits for the answerer to answer

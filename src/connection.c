@@ -702,7 +702,7 @@ bool connection_serve(struct connection *c) {
         return connection_end_waits(c, connection_deadline_reason(c));
 }
 
-bool connection_handle(struct server *s, const struct accepted *a, bool may_hand_off) {
+bool connection_handle(struct server *s, const struct accepted *a) {
         struct connection *c = malloc(sizeof(*c));
 
         if (!c) {
@@ -712,7 +712,7 @@ bool connection_handle(struct server *s, const struct accepted *a, bool may_hand
         }
         connection_init(c, s, a);
         if (connection_serve(c)) {
-                if (may_hand_off && answerer_take(c) == 0)
+                if (s->driver->hands_off_answers && answerer_take(c) == 0)
                         return false;
                 answer_when_ready(c);
         }

@@ -141,11 +141,11 @@ enum connection_end connection_deadline_reason(const struct connection *c);
 bool connection_serve(struct connection *c);
 
 /* A connection of the heap from a, served to its end (connection_serve()).
- * One whose answer waits goes to the answerer when may_hand_off (a process
- * that serves others; not one that exits after it), and is answered here
- * otherwise. Returns true when it is done here and the caller gives its
- * slot back, false when the answerer took it (and gives the slot back). */
-bool connection_handle(struct server *s, const struct accepted *a, bool may_hand_off);
+ * One whose answer waits goes to the answerer when the driver hands off
+ * answers (struct server_driver), and is answered here otherwise. Returns
+ * true when it is done here and the caller gives its slot back, false when
+ * the answerer took it (and gives the slot back). */
+bool connection_handle(struct server *s, const struct accepted *a);
 
 /* connection_done(), frees a connection of the heap and gives its slot back. */
 void connection_free(struct connection *c);

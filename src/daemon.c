@@ -139,6 +139,11 @@ static int serve(struct server *s) {
         if (!journal_present())
                 log_warning("journald is not running (no " JOURNAL_SOCKET_PATH "): received messages cannot "
                             "be logged and none will be confirmed until it runs");
+        /* (answerer_stop() after serve() ends it.) */
+        if (s->driver->hands_off_answers && (r = answerer_start()) < 0) {
+                log_error("Failed to start the thread that answers connections: %s", strerror(-r));
+                return r;
+        }
         r = udp_receiver_start(&udp, s);
         if (r < 0) {
                 log_error("Failed to start reading datagrams: %s", strerror(-r));

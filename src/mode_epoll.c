@@ -360,4 +360,4 @@ static int run_epoll(struct server *s) {
         return r;
 }
 
-const struct server_driver mode_epoll = { .name = "epoll", .run = run_epoll };
+const struct server_driver mode_epoll = { .name = "epoll", .run = run_epoll, .hands_off_answers = true };

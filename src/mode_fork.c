@@ -98,7 +98,7 @@ static void spawn(struct server *s, const struct accepted *a) {
                 mine.slot = NULL;
                 become_child(s);
                 sigprocmask(SIG_SETMASK, &saved, NULL);
-                (void) connection_handle(s, &mine, false);
+                (void) connection_handle(s, &mine);
                 _exit(0);
         }
         sigprocmask(SIG_SETMASK, &saved, NULL);

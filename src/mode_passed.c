@@ -24,7 +24,7 @@ static int run_passed(struct server *s) {
                 log_error("Failed to identify the peer of the passed connection: %s", strerror(-r));
                 return r;
         }
-        (void) connection_handle(s, &a, false);
+        (void) connection_handle(s, &a);
         return 0;
 }
 

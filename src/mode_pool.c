@@ -94,7 +94,7 @@ static void *worker(void *arg) {
         struct queued *q;
 
         while ((q = take(p))) {
-                bool done = connection_handle(p->server, &q->connection, true);
+                bool done = connection_handle(p->server, &q->connection);
 
                 become_idle(p);
                 if (done)
@@ -182,4 +182,4 @@ static int run_pool(struct server *s) {
         return mode_pool_serve(s, mode_worker_count(s));
 }
 
-const struct server_driver mode_pool = { .name = "pool", .run = run_pool };
+const struct server_driver mode_pool = { .name = "pool", .run = run_pool, .hands_off_answers = true };

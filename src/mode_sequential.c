@@ -10,4 +10,6 @@ static int run_sequential(struct server *s) {
         return mode_pool_serve(s, 1);
 }
 
-const struct server_driver mode_sequential = { .name = "sequential", .run = run_sequential };
+const struct server_driver mode_sequential = { .name = "sequential",
+                                                 .run = run_sequential,
+                                                 .hands_off_answers = true };

@@ -47,7 +47,7 @@ static void *connection_thread(void *arg) {
         struct job *job = arg;
         struct threads *t = job->owner;
 
-        if (connection_handle(t->server, &job->connection, true))
+        if (connection_handle(t->server, &job->connection))
                 server_release(t->server, job->connection.slot);
         pthread_mutex_lock(&t->lock);
         job->next = t->finished;
@@ -178,4 +178,4 @@ static int run_thread(struct server *s) {
         return r == -ECANCELED ? 0 : r;
 }
 
-const struct server_driver mode_thread = { .name = "thread", .run = run_thread };
+const struct server_driver mode_thread = { .name = "thread", .run = run_thread, .hands_off_answers = true };

@@ -56,6 +56,11 @@ struct server_driver {
         int (*run)(struct server *s);
         /* Called by the main loop on every wake-up, or NULL (fork reaps there). */
         void (*on_wake)(struct server *s);
+        /* Its processes serve others while an answer waits for journald:
+         * they hand such connections to the answerer (answerer.h), whose
+         * thread starts with the server. A process that exits after its
+         * one connection (fork, Accept=yes) answers it itself. */
+        bool hands_off_answers;
 };
 
 struct server {
