@@ -375,13 +375,15 @@ short connection_poll_events(const struct connection *c) {
 }
 
 static bool read_already_sent(struct connection *c) {
-        char buffer[READ_CHUNK];
+        char *buffer = malloc(READ_CHUNK);     /* off the stack, as receive_burst()'s */
         size_t total = 0;
-        ssize_t n;
+        ssize_t n = -ENOMEM;
 
-        do
-                n = connection_receive(c, buffer, sizeof(buffer));
-        while (n > 0 && (total += (size_t) n) < END_READ_MAX);
+        if (buffer)
+                do
+                        n = connection_receive(c, buffer, READ_CHUNK);
+                while (n > 0 && (total += (size_t) n) < END_READ_MAX);
+        free(buffer);
         return n == 0;
 }
 
@@ -670,24 +672,38 @@ enum connection_end connection_deadline_reason(const struct connection *c) {
                 ? CONNECTION_DRAINED : CONNECTION_TIMED_OUT;
 }
 
-bool connection_serve(struct connection *c) {
-        char buffer[READ_CHUNK];
+/* Reads what the peer has sent so far, until it pauses (-EAGAIN), ends (0),
+ * fails, or a deadline passes while it keeps sending (> 0). The buffer is
+ * the heap's only for that while: threads waiting in poll(2) for a quiet
+ * peer (`thread` mode) then hold none, and their stacks stay at two pages
+ * instead of three (make bench E, 10,000 idle connections: 150 MiB of RSS
+ * with it on the stack, 112 without). */
+static ssize_t receive_burst(struct connection *c) {
+        char *buffer = malloc(READ_CHUNK);
+        ssize_t n;
 
+        if (!buffer)
+                return c->error = -ENOMEM;
+        /* A peer that never pauses still ends with the drain bound, and a
+         * message that never ends with its timeout. */
+        do
+                n = connection_receive(c, buffer, READ_CHUNK);
+        while (n > 0 && connection_poll_timeout(c) > 0);
+        free(buffer);
+        return n;
+}
+
+bool connection_serve(struct connection *c) {
         for (;;) {
-                ssize_t n = connection_receive(c, buffer, sizeof(buffer));
+                ssize_t n = receive_burst(c);
                 struct pollfd pfd[2] = {
                         { .fd = c->fd, .events = connection_poll_events(c) },
                         { .fd = c->server->stop_fd, .events = POLLIN },
                 };
                 int r;
 
-                if (n > 0) {
-                        /* A peer that never pauses still ends with the drain
-                         * bound, and a message that never ends with its timeout. */
-                        if (connection_poll_timeout(c) == 0)
-                                break;
-                        continue;
-                }
+                if (n > 0)
+                        break;
                 if (n == 0)
                         return connection_end_waits(c, CONNECTION_EOF);
                 if (n != -EAGAIN)
